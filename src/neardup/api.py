@@ -1,0 +1,267 @@
+"""The library's entry points; the CLI and the HTTP service call these and nothing deeper."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neardup import __version__
+from neardup.config import DedupConfig
+from neardup.errors import ConfigError, OutputError
+from neardup.executors.local import LocalExecutor
+from neardup.io.artifacts import OutputSet, default_output_format, write_clusters, write_documents
+from neardup.io.sources import RawBatch, open_source
+from neardup.params import parameter_report
+from neardup.pipeline import (
+    REASON_NAMES,
+    Fingerprints,
+    StageClock,
+    StageParams,
+    choose_lsh,
+    fingerprint_batch,
+    resolve,
+    scan,
+)
+from neardup.records import Cluster
+
+
+@dataclass(frozen=True, slots=True)
+class DedupResult:
+    """What :func:`dedup` did: the contents of ``stats.json`` and the output paths."""
+
+    stats: dict[str, Any]
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def kept(self) -> int:
+        return int(self.stats["kept"])
+
+    @property
+    def removed(self) -> int:
+        return int(self.stats["removed"])
+
+
+def _config(config: DedupConfig | None, overrides: dict[str, Any]) -> DedupConfig:
+    cfg = config or DedupConfig()
+    return cfg.with_(**overrides) if overrides else cfg
+
+
+def _progress(enabled: bool | None, total: int, desc: str) -> Any:
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, file=sys.stderr, leave=False)
+
+
+def plan(config: DedupConfig | None = None, **overrides: Any) -> dict[str, Any]:
+    """The parameters a run would use (bands, rows, candidate probabilities), without a run."""
+    cfg = _config(config, overrides)
+    return parameter_report(cfg, choose_lsh(cfg))
+
+
+def dedup(
+    inputs: str | Path | Sequence[str | Path],
+    output: str | Path,
+    config: DedupConfig | None = None,
+    *,
+    progress: bool | None = None,
+    **overrides: Any,
+) -> DedupResult:
+    """Deduplicate corpora on disk and write kept, removed, clusters.jsonl and stats.json.
+
+    ``inputs`` are JSONL (optionally .gz/.zst), Parquet or CSV files, or folders of .txt files.
+    Every accepted input document ends up exactly once in kept or removed. ``overrides`` are
+    :class:`DedupConfig` fields (``threshold=0.9``, ``keep="longest"``, ...).
+    """
+    cfg = _config(config, overrides)
+    paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
+    if not paths:
+        raise ConfigError("no inputs given", remedy="pass at least one file or folder")
+    sources = [open_source(p) for p in paths]
+    fmt = cfg.output_format or default_output_format(sources)
+    out = Path(output)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create output folder {out}: {exc.strerror}",
+            remedy="choose a writable location with --output",
+        ) from exc
+    clock = StageClock()
+    lsh = choose_lsh(cfg)
+    total_bytes = sum(s.size for s in sources)
+    with (
+        tempfile.TemporaryDirectory(dir=out, prefix=".neardup-work-") as work,
+        LocalExecutor(cfg.effective_workers) as executor,
+    ):
+        t = time.perf_counter()
+        bar = _progress(progress, total_bytes, "fingerprint")
+        try:
+            fp = scan(sources, cfg, executor, Path(work), bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        clock.record("fingerprint", t)
+        t = time.perf_counter()
+        res = resolve(fp, cfg, lsh)
+        clock.record("candidates+verify+cluster+keep", t)
+        t = time.perf_counter()
+        outputs = OutputSet(out, fmt)
+        bar = _progress(progress, total_bytes if fmt.startswith("jsonl") else 0, "write")
+        try:
+            write_documents(sources, fp, res, outputs, reason_names=REASON_NAMES, progress=bar)
+            write_clusters(fp, res, outputs.clusters)
+            clock.record("write", t)
+            stats = _stats(cfg, fp, res, sources, fmt, clock)
+            written = outputs.commit(stats)
+        except BaseException:
+            outputs.abort()
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+            with contextlib.suppress(Exception):
+                del fp
+    return DedupResult(stats, written)
+
+
+def _stats(cfg, fp, res, sources, fmt, clock) -> dict[str, Any]:
+    n = len(fp)
+    removed = res.removed
+    n_removed = int(removed.sum())
+    exact_removed = int((removed & (res.reason == 1)).sum())
+    sizes = np.bincount(res.labels[res.labels >= 0]) if res.roots.size else np.zeros(0, int)
+    return {
+        "neardup_version": __version__,
+        "documents": n,
+        "kept": n - n_removed,
+        "removed": n_removed,
+        "removed_exact": exact_removed,
+        "removed_near": n_removed - exact_removed,
+        "clusters": int(res.roots.size),
+        "largest_cluster": int(sizes.max()) if sizes.size else 0,
+        "documents_in_clusters": int(sizes.sum()),
+        **res.counts,
+        "character_shingled_documents": int((fp.modes == 2).sum()),
+        "skipped_records": len(fp.skipped),
+        "invalid_utf8_records": fp.invalid_utf8,
+        "errors": fp.error_messages,
+        "shingles_spilled_to_disk": fp.shingles_spilled,
+        "parameters": {
+            **parameter_report(cfg, res.lsh),
+            "keep": str(cfg.keep),
+            "text_field": cfg.text_field,
+            "id_field": cfg.id_field,
+            "on_error": cfg.on_error,
+            "workers": cfg.effective_workers,
+            "output_format": fmt,
+            "max_bucket": cfg.max_bucket,
+        },
+        "inputs": [{"path": s.name, "format": s.format, "bytes": s.size} for s in sources],
+        "stages": clock.stages,
+        "total_seconds": clock.total,
+        "peak_rss_mb": max((s["peak_rss_mb"] for s in clock.stages.values()), default=0.0),
+    }
+
+
+def _as_rows(docs: Iterable[Any]) -> list[dict[str, Any]]:
+    rows = []
+    for i, d in enumerate(docs):
+        if isinstance(d, str):
+            rows.append({"id": i, "text": d})
+        elif isinstance(d, tuple | list) and len(d) == 2:
+            rows.append({"id": d[0], "text": d[1]})
+        elif hasattr(d, "id") and hasattr(d, "text"):
+            rows.append({"id": d.id, "text": d.text})
+        else:
+            raise ConfigError(
+                f"document {i} is a {type(d).__name__}",
+                remedy="pass strings, (id, text) pairs or neardup.Document objects",
+            )
+    return rows
+
+
+def find_duplicates(
+    docs: Iterable[Any], config: DedupConfig | None = None, **overrides: Any
+) -> list[Cluster]:
+    """Clusters of duplicates among in-memory documents.
+
+    ``docs`` are strings (ids are their positions), ``(id, text)`` pairs or
+    :class:`neardup.Document` objects. Returns clusters (two or more members) ordered by their
+    first member, each with the kept id under the keeper policy and the exact similarity of every
+    removed member to it.
+    """
+    cfg = _config(config, {"workers": 1, **overrides})
+    rows = _as_rows(docs)
+    params = StageParams.from_config(cfg.with_(keep="first"))
+    fp = Fingerprints()
+    if rows:
+        from neardup.pipeline import ShingleStore
+
+        bf = fingerprint_batch(RawBatch("<memory>", "row", list(enumerate(rows, 1))), params)
+        if bf.errors:
+            raise bf.errors[0]
+        seen: set[str] = set()
+        for rid in bf.ids:
+            if str(rid) in seen:
+                from neardup.errors import DuplicateIdError
+
+                raise DuplicateIdError(
+                    f"id '{rid}' appears twice", remedy="give every document its own id"
+                )
+            seen.add(str(rid))
+        store = ShingleStore(None)
+        store.append(bf.shingles, bf.shingle_counts)
+        fp.ids, fp.lines = bf.ids, bf.lines
+        fp.sources = [0] * len(bf.ids)
+        fp.keep_values = [None] * len(bf.ids)
+        fp.lengths, fp.exact, fp.signatures = bf.lengths, bf.exact, bf.signatures
+        fp.modes, fp.n_tokens = bf.modes, bf.n_tokens
+        fp.shingles, fp.shingle_offsets = store.finish()
+    if cfg.keep.kind in ("newest", "priority"):
+        raise ConfigError(
+            f"keeper policy '{cfg.keep}' needs records with fields",
+            remedy="use dedup() on a file, or keep=first|longest|shortest|none here",
+        )
+    res = resolve(fp, cfg)
+    return clusters_of(fp, res)
+
+
+def clusters_of(fp: Fingerprints, res: Any) -> list[Cluster]:
+    """Cluster records from a resolution."""
+    out: list[Cluster] = []
+    members_idx = np.flatnonzero(res.labels >= 0)
+    if not members_idx.size:
+        return out
+    order = np.argsort(res.labels[members_idx], kind="stable")
+    members_idx = members_idx[order]
+    bounds = np.flatnonzero(np.diff(res.labels[members_idx])) + 1
+    for group in np.split(members_idx, bounds):
+        c = int(res.labels[group[0]])
+        keeper = int(res.keepers[c])
+        removed = [int(i) for i in group if res.removed[i]]
+        sims = {fp.ids[i]: round(float(res.similarity[i]), 6) for i in removed}
+        reasons = {fp.ids[i]: REASON_NAMES[int(res.reason[i])] for i in removed}
+        out.append(
+            Cluster(
+                cluster_id=c,
+                members=tuple(fp.ids[i] for i in group.tolist()),
+                kept_id=fp.ids[keeper] if keeper >= 0 else None,
+                min_similarity=min(sims.values()),
+                max_similarity=max(sims.values()),
+                similarities=sims,
+                reasons=reasons,  # type: ignore[arg-type]
+            )
+        )
+    return out

@@ -1,0 +1,161 @@
+"""Command-line interface: parse → config → one library call → render.
+
+Errors cross into the CLI in one place (:func:`main`), which prints the message with its remedy
+and exits with the error's code: 2 for bad parameters, 3 for bad input, 4 for output problems,
+130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from neardup import __version__
+from neardup.api import dedup as run_dedup
+from neardup.api import plan
+from neardup.config import OUTPUT_FORMATS, DedupConfig
+from neardup.errors import NeardupError
+from neardup.params import format_parameter_report
+
+
+def _emit_json(obj: Any) -> None:
+    click.echo(orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="neardup")
+def cli() -> None:
+    """Find, explain and remove exact and near-duplicate documents in text corpora."""
+
+
+@cli.command("dedup")
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Folder for the results.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML config file.")
+@click.option("--text-field", help="Field holding the text.  [default: text]")
+@click.option("--id-field", help="Field holding the id (generated when absent).  [default: id]")
+@click.option("--threshold", type=float, help="Jaccard similarity of near-duplicates. [0.8]")
+@click.option("--num-perm", type=int, help="MinHash permutations.  [default: 128]")
+@click.option("--ngram", type=int, help="Words per shingle.  [default: 5]")
+@click.option("--char-ngram", type=int, help="Characters per shingle (no-space scripts). [5]")
+@click.option(
+    "--shingle",
+    type=click.Choice(["auto", "word", "char"]),
+    help="Word or character shingles; auto picks characters for Chinese, Japanese, Thai…",
+)
+@click.option("--seed", type=int, help="Seed of the MinHash permutations.  [default: 42]")
+@click.option("--bands", type=int, help="LSH bands (with --rows; default: chosen).")
+@click.option("--rows", type=int, help="LSH rows per band (with --bands).")
+@click.option(
+    "--verify/--no-verify",
+    default=None,
+    help="Check candidates against exact Jaccard (default) or trust MinHash estimates.",
+)
+@click.option(
+    "--keep",
+    help="Keeper: first|longest|shortest|newest:FIELD|priority:FIELD|none.  [default: first]",
+)
+@click.option(
+    "--on-error",
+    type=click.Choice(["raise", "skip"]),
+    help="Stop at the first bad record (raise, default) or skip and count it.",
+)
+@click.option("--workers", type=int, help="Worker processes.  [default: all cores]")
+@click.option("--batch-size", type=int, help="Documents per batch.  [default: 1024]")
+@click.option(
+    "--output-format",
+    type=click.Choice(OUTPUT_FORMATS),
+    help="Format of kept/removed (default: the input's).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the chosen bands/rows and candidate odds; run nothing."
+)
+@click.option("--progress/--no-progress", default=None, help="Progress bars on stderr.")
+def dedup_cmd(
+    inputs: tuple[Path, ...],
+    output: Path | None,
+    config_file: Path | None,
+    as_json: bool,
+    dry_run: bool,
+    progress: bool | None,
+    **options: Any,
+) -> None:
+    """Deduplicate INPUTS (JSONL[.gz|.zst], Parquet, CSV files or folders of .txt files).
+
+    Writes OUTPUT/kept.<fmt>, OUTPUT/removed.<fmt> (with kept_id, cluster_id, similarity,
+    reason), OUTPUT/clusters.jsonl and OUTPUT/stats.json.
+    """
+    base = DedupConfig.from_toml(config_file) if config_file else DedupConfig()
+    changes = {k: v for k, v in options.items() if v is not None}
+    cfg = base.with_(**changes) if changes else base
+    if dry_run:
+        report = plan(cfg)
+        if as_json:
+            _emit_json(report)
+        else:
+            click.echo(format_parameter_report(report))
+        return
+    if not inputs:
+        raise click.UsageError("give at least one input file or folder")
+    if output is None:
+        raise click.UsageError("--output DIR is required (or use --dry-run)")
+    result = run_dedup(list(inputs), output, cfg, progress=progress)
+    s = result.stats
+    if as_json:
+        _emit_json(s)
+        return
+    click.echo(
+        f"neardup: {s['documents']:,} documents → {s['kept']:,} kept, {s['removed']:,} removed "
+        f"({s['removed_exact']:,} exact, {s['removed_near']:,} near) in {s['clusters']:,} clusters"
+    )
+    p = s["parameters"]
+    click.echo(
+        f"  candidates {s['candidate_pairs']:,} · verified {s['verified_pairs']:,} · "
+        f"rejected {s['rejected_pairs']:,} · {p['bands']} bands × {p['rows']} rows · "
+        f"threshold {p['threshold']} · {s['total_seconds']:.2f} s · peak {s['peak_rss_mb']:.0f} MB"
+    )
+    extra = []
+    if s["skipped_records"]:
+        extra.append(f"{s['skipped_records']:,} bad records skipped")
+    if s["invalid_utf8_records"]:
+        extra.append(f"{s['invalid_utf8_records']:,} records with invalid UTF-8 repaired")
+    if s["empty_documents"]:
+        extra.append(f"{s['empty_documents']:,} empty documents kept as they are")
+    if extra:
+        click.echo("  " + " · ".join(extra))
+    click.echo("  outputs: " + ", ".join(result.outputs.values()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``neardup`` command."""
+    try:
+        cli.main(args=argv, prog_name="neardup", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("neardup: interrupted; no output was written", err=True)
+        return 130
+    except KeyboardInterrupt:
+        click.echo("neardup: interrupted; no output was written", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except NeardupError as exc:
+        click.echo(f"neardup: error: {exc.message}", err=True)
+        if exc.remedy:
+            click.echo(f"  -> {exc.remedy}", err=True)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+
+def run() -> None:
+    """Console-script wrapper around :func:`main`."""
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""Validated, frozen configuration for a dedup run.
+
+Every parameter is checked when the config is built, and every complaint says how to fix it.
+Configs round-trip through plain dicts (``to_dict`` / ``from_dict``) and load from TOML.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from neardup.errors import ConfigError
+
+ShingleMode = Literal["auto", "word", "char"]
+OnError = Literal["raise", "skip"]
+KEEP_KINDS = ("first", "longest", "shortest", "newest", "priority", "none")
+OUTPUT_FORMATS = ("jsonl", "jsonl.gz", "jsonl.zst", "parquet", "csv")
+
+
+@dataclass(frozen=True, slots=True)
+class KeepPolicy:
+    """Which member of a cluster survives.
+
+    - ``first``: the member that comes first in the input.
+    - ``longest`` / ``shortest``: by length of the original text in characters.
+    - ``newest:FIELD``: the largest value of FIELD (ISO dates and numbers compare correctly).
+    - ``priority:FIELD``: the largest value of FIELD (for example a source-quality score).
+    - ``none``: every member of a cluster is removed.
+
+    Ties always go to the member that comes first in the input, so the choice is deterministic.
+    Documents whose FIELD is missing or null lose to any document that has it.
+    """
+
+    kind: str = "first"
+    field: str | None = None
+
+    @classmethod
+    def parse(cls, spec: str | KeepPolicy) -> KeepPolicy:
+        if isinstance(spec, KeepPolicy):
+            return spec
+        kind, _, fld = str(spec).partition(":")
+        kind = kind.strip().lower()
+        if kind not in KEEP_KINDS:
+            raise ConfigError(
+                f"unknown keeper policy {spec!r}",
+                remedy="use one of first, longest, shortest, newest:FIELD, priority:FIELD, none",
+            )
+        if kind in ("newest", "priority"):
+            if not fld:
+                raise ConfigError(
+                    f"keeper policy '{kind}' needs a field name",
+                    remedy=f"write it as '{kind}:FIELD', for example '{kind}:published'",
+                )
+            return cls(kind, fld)
+        if fld:
+            raise ConfigError(
+                f"keeper policy '{kind}' takes no field (got {spec!r})",
+                remedy=f"write just '{kind}'",
+            )
+        return cls(kind, None)
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.field}" if self.field else self.kind
+
+
+@dataclass(frozen=True, slots=True)
+class DedupConfig:
+    """Parameters of one dedup run.
+
+    ``threshold`` is the Jaccard similarity of shingle sets at or above which two documents are
+    near-duplicates. ``bands`` × ``rows`` must not exceed ``num_perm``; leave them unset and
+    :func:`neardup.lsh_params` chooses them. ``seed`` fixes the MinHash permutations, so runs are
+    reproducible.
+    """
+
+    threshold: float = 0.8
+    num_perm: int = 128
+    ngram: int = 5
+    char_ngram: int = 5
+    shingle: ShingleMode = "auto"
+    seed: int = 42
+    bands: int | None = None
+    rows: int | None = None
+    verify: bool = True
+    keep: KeepPolicy = KeepPolicy()
+    text_field: str = "text"
+    id_field: str = "id"
+    on_error: OnError = "raise"
+    workers: int | None = None
+    batch_size: int = 1024
+    output_format: str | None = None
+    max_bucket: int = 256
+
+    def __post_init__(self) -> None:
+        if isinstance(self.keep, str):
+            object.__setattr__(self, "keep", KeepPolicy.parse(self.keep))
+        if not (0.0 < float(self.threshold) <= 1.0):
+            raise ConfigError(
+                f"threshold must be in (0, 1], got {self.threshold}",
+                remedy="pass a Jaccard similarity such as 0.8",
+            )
+        for name in ("num_perm", "ngram", "char_ngram", "batch_size", "max_bucket"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(
+                    f"{name} must be a positive integer, got {value!r}",
+                    remedy=f"pass --{name.replace('_', '-')} with a value of 1 or more",
+                )
+        if self.num_perm > 1024:
+            raise ConfigError(
+                f"num_perm={self.num_perm} is more than 1024",
+                remedy="128 or 256 permutations are enough for any practical threshold",
+            )
+        if self.shingle not in ("auto", "word", "char"):
+            raise ConfigError(
+                f"shingle must be auto, word or char, got {self.shingle!r}",
+                remedy="use --shingle auto (the default) unless you know the script",
+            )
+        if self.on_error not in ("raise", "skip"):
+            raise ConfigError(
+                f"on_error must be 'raise' or 'skip', got {self.on_error!r}",
+                remedy="use --on-error raise (stop at the first bad record) or skip",
+            )
+        if (self.bands is None) != (self.rows is None):
+            raise ConfigError(
+                "bands and rows must be given together",
+                remedy="pass both --bands and --rows, or neither to let lsh_params choose",
+            )
+        if self.bands is not None and self.rows is not None:
+            if self.bands < 1 or self.rows < 1 or self.bands * self.rows > self.num_perm:
+                raise ConfigError(
+                    f"bands × rows = {self.bands}×{self.rows} must be ≥ 1 and at most "
+                    f"num_perm = {self.num_perm}",
+                    remedy="lower bands or rows, or raise --num-perm",
+                )
+        if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
+            raise ConfigError(
+                f"workers must be a positive integer, got {self.workers!r}",
+                remedy="pass --workers 1 or more, or leave it unset to use every core",
+            )
+        if self.output_format is not None and self.output_format not in OUTPUT_FORMATS:
+            raise ConfigError(
+                f"unknown output format {self.output_format!r}",
+                remedy="use one of " + ", ".join(OUTPUT_FORMATS),
+            )
+        if not self.text_field or not self.id_field:
+            raise ConfigError(
+                "text_field and id_field must be non-empty", remedy="pass a field name"
+            )
+
+    @property
+    def effective_workers(self) -> int:
+        """Worker processes to use: the configured number, or every available core."""
+        if self.workers is not None:
+            return self.workers
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # pragma: no cover - not Linux
+            return max(1, os.cpu_count() or 1)
+
+    def with_(self, **changes: Any) -> DedupConfig:
+        """A copy with some parameters changed (validated again)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["keep"] = str(self.keep)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DedupConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown config key(s): {', '.join(unknown)}",
+                remedy="valid keys are " + ", ".join(sorted(known)),
+            )
+        return cls(**data)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> DedupConfig:
+        """Load a config from a TOML file (keys as in :meth:`to_dict`, optionally under [dedup])."""
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}", remedy="fix the syntax") from exc
+        return cls.from_dict(data.get("dedup", data))

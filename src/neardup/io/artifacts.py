@@ -1,0 +1,179 @@
+"""The result files of a dedup run: kept, removed, clusters.jsonl and stats.json.
+
+Outputs are written by a second pass over the inputs in input order: kept JSONL records are copied
+byte for byte when the output format is JSONL; removed records gain ``kept_id``, ``cluster_id``,
+``similarity`` and ``reason``. Every file goes to a temporary name and is renamed into place only
+when all of them are complete; ``stats.json`` is renamed last and marks a finished run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from neardup.errors import InputError
+from neardup.io.sinks import Sink, open_sink, write_json_atomic
+from neardup.io.sources import Source, decode_json_line
+
+ADDED_FIELDS = ("kept_id", "cluster_id", "similarity", "reason")
+EXTENSIONS = {
+    "jsonl": "jsonl",
+    "jsonl.gz": "jsonl.gz",
+    "jsonl.zst": "jsonl.zst",
+    "csv": "csv",
+    "parquet": "parquet",
+}
+
+
+def default_output_format(sources: list[Source]) -> str:
+    """The output format that matches the inputs: their format (with the first one's
+    compression for JSONL); a folder of .txt files is written as JSONL."""
+    families = {("jsonl" if s.format == "txt" else s.format) for s in sources}
+    if len(families) > 1:
+        from neardup.errors import ConfigError
+
+        raise ConfigError(
+            "inputs have different formats (" + ", ".join(sorted(families)) + ")",
+            remedy="pass --output-format jsonl|jsonl.gz|jsonl.zst|parquet|csv",
+        )
+    first = sources[0]
+    if first.format == "jsonl" and first.compression:
+        return f"jsonl.{first.compression}"
+    return "jsonl" if first.format == "txt" else first.format
+
+
+def _iter_records(src: Source) -> Iterator[tuple[Any, bytes | None, dict[str, Any] | None]]:
+    """``(line, raw_line, record)`` for every record of a source, in the order of the scan."""
+    if src.format == "jsonl":
+        for batch in src.batches(4096):
+            for line, payload in batch.items:
+                yield line, payload, None
+    elif src.format == "txt":
+        for batch in src.batches(256):
+            for rel, data in batch.items:
+                yield rel, None, {"id": rel, "text": data.decode("utf-8", errors="replace")}
+    else:
+        for batch in src.batches(4096):
+            for line, row in batch.items:
+                yield line, None, row
+
+
+class OutputSet:
+    """The files of one run, committed together."""
+
+    def __init__(self, output: Path, fmt: str) -> None:
+        self.output = output
+        ext = EXTENSIONS[fmt]
+        self.kept = open_sink(output / f"kept.{ext}", fmt)
+        self.removed = open_sink(output / f"removed.{ext}", fmt)
+        self.clusters = open_sink(output / "clusters.jsonl", "jsonl")
+        self.sinks: list[Sink] = [self.kept, self.removed, self.clusters]
+
+    def commit(self, stats: dict[str, Any]) -> dict[str, str]:
+        for sink in self.sinks:
+            sink.close()
+        paths = {
+            "kept": str(self.kept.commit()),
+            "removed": str(self.removed.commit()),
+            "clusters": str(self.clusters.commit()),
+        }
+        stats["outputs"] = {**paths, "stats": str(self.output / "stats.json")}
+        write_json_atomic(self.output / "stats.json", stats)
+        return stats["outputs"]
+
+    def abort(self) -> None:
+        for sink in self.sinks:
+            with contextlib.suppress(Exception):
+                sink.abort()
+
+
+def write_documents(
+    sources: list[Source],
+    fp: Any,
+    res: Any,
+    outputs: OutputSet,
+    *,
+    reason_names: dict[int, str],
+    progress: Any = None,
+) -> None:
+    """Second pass: route every accepted record to kept or removed, in input order."""
+    skipped = set(fp.skipped)
+    raw_ok = outputs.kept.format.startswith("jsonl") and fp.invalid_utf8 == 0
+    kept_ids = fp.ids
+    ordinal = 0
+    for src in sources:
+        for line, raw, record in _iter_records(src):
+            if progress is not None and raw is not None:
+                progress.update(len(raw))
+            if (src.name, line) in skipped:
+                continue
+            if ordinal >= len(fp.ids) or fp.lines[ordinal] != line:
+                raise InputError(
+                    "the input changed while neardup was reading it",
+                    path=src.name,
+                    line=line if isinstance(line, int) else None,
+                    remedy="do not modify inputs during a run; run again",
+                )
+            x = ordinal
+            ordinal += 1
+            if not res.removed[x]:
+                if raw is not None and raw_ok:
+                    outputs.kept.write_line(raw if raw.endswith(b"\n") else raw + b"\n")
+                else:
+                    outputs.kept.write(record if record is not None else _decode(raw, src, line))
+                continue
+            rec = dict(record) if record is not None else _decode(raw, src, line)
+            clash = [f for f in ADDED_FIELDS if f in rec]
+            if clash:
+                raise InputError(
+                    f"record already has the field(s) {', '.join(clash)} that neardup adds to "
+                    "removed records",
+                    path=src.name,
+                    line=line if isinstance(line, int) else None,
+                    field=clash[0],
+                    remedy="rename those fields in the input first",
+                )
+            c = int(res.labels[x])
+            keeper = int(res.keepers[c])
+            rec["kept_id"] = kept_ids[keeper] if keeper >= 0 else None
+            rec["cluster_id"] = c
+            rec["similarity"] = round(float(res.similarity[x]), 6)
+            rec["reason"] = reason_names[int(res.reason[x])]
+            outputs.removed.write(rec)
+
+
+def _decode(raw: bytes | None, src: Source, line: Any) -> dict[str, Any]:
+    record, _ = decode_json_line(raw or b"", src.name, line)
+    return record
+
+
+def write_clusters(fp: Any, res: Any, sink: Sink) -> None:
+    """One line per cluster: id, members (input order), kept id, min/max similarity."""
+    labels = res.labels
+    members_idx = np.flatnonzero(labels >= 0)
+    order = np.argsort(labels[members_idx], kind="stable")
+    members_idx = members_idx[order]
+    cl = labels[members_idx]
+    bounds = np.flatnonzero(np.diff(cl)) + 1
+    for group in np.split(members_idx, bounds) if members_idx.size else []:
+        c = int(labels[group[0]])
+        keeper = int(res.keepers[c])
+        sims = res.similarity[group][res.removed[group]]
+        sink.write_line(
+            orjson.dumps(
+                {
+                    "cluster_id": c,
+                    "size": int(group.size),
+                    "kept_id": fp.ids[keeper] if keeper >= 0 else None,
+                    "members": [fp.ids[i] for i in group.tolist()],
+                    "min_similarity": round(float(sims.min()), 6),
+                    "max_similarity": round(float(sims.max()), 6),
+                },
+                option=orjson.OPT_APPEND_NEWLINE,
+            )
+        )

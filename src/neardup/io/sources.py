@@ -1,0 +1,388 @@
+"""Corpus readers.
+
+A :class:`Source` yields :class:`RawBatch` objects — undecoded lines, rows or files — in a fixed
+order. :func:`parse_batch` turns a raw batch into ids, texts and keeper values; it is a pure
+function, so executors can run it in worker processes. Readers stream: they hold one batch at a
+time, never the corpus.
+
+Formats are chosen by file name: ``.jsonl`` / ``.ndjson`` / ``.json`` (optionally ``.gz`` or
+``.zst``), ``.parquet``, ``.csv`` (optionally ``.gz`` / ``.zst``), or a directory, read as one
+document per ``.txt`` file with the path relative to the directory as id.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from neardup.errors import InputError, RecordTypeError
+
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+FORMAT_OF_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """Which fields hold the id, the text and the keeper value."""
+
+    text_field: str = "text"
+    id_field: str = "id"
+    keep_field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RawBatch:
+    """Undecoded records of one source: ``items`` are ``(line, payload)`` pairs.
+
+    ``kind`` says how to parse the payloads: ``jsonl`` (bytes of one line), ``row`` (a dict), or
+    ``txt`` (the bytes of a whole file, ``line`` is its relative path).
+    """
+
+    source: str
+    kind: str
+    items: list[tuple[Any, Any]]
+
+
+@dataclass(slots=True)
+class ParsedBatch:
+    """Result of :func:`parse_batch`: the good records and the bad ones."""
+
+    ids: list[Any] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    keep_values: list[Any] = field(default_factory=list)
+    lines: list[Any] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    invalid_utf8: int = 0
+
+
+def compression_of(path: Path) -> str | None:
+    """``gz``, ``zst`` or ``None`` from the file name."""
+    suffix = path.suffix.lower()
+    return {".gz": "gz", ".gzip": "gz", ".zst": "zst", ".zstd": "zst"}.get(suffix)
+
+
+def format_of(path: Path) -> str:
+    """The corpus format of ``path``: jsonl, parquet, csv or txt (a directory)."""
+    if path.is_dir():
+        return "txt"
+    name = path.name.lower()
+    if compression_of(path):
+        name = name.rsplit(".", 1)[0]
+    if name.endswith(".parquet") or name.endswith(".pq"):
+        return "parquet"
+    for suffix, fmt in FORMAT_OF_SUFFIX.items():
+        if name.endswith(suffix):
+            return fmt
+    raise InputError(
+        "cannot tell the format from the file name",
+        path=str(path),
+        remedy="name it .jsonl, .jsonl.gz, .jsonl.zst, .parquet or .csv, or pass a directory "
+        "of .txt files",
+    )
+
+
+class _CountingReader(io.RawIOBase):
+    """Wraps a raw file to report how many compressed bytes were read (for progress bars)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.consumed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        n = self.raw.readinto(b)
+        self.consumed += n or 0
+        return n or 0
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def open_binary(path: Path) -> tuple[IO[bytes], _CountingReader]:
+    """Open a possibly compressed file for binary reading; also returns the byte counter."""
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - closed by the caller through the wrapper
+    except OSError as exc:
+        raise InputError(
+            f"cannot open file: {exc.strerror}",
+            path=str(path),
+            remedy="check that the file exists and is readable",
+        ) from exc
+    counter = _CountingReader(raw)
+    comp = compression_of(path)
+    if comp == "gz":
+        return gzip.GzipFile(fileobj=io.BufferedReader(counter), mode="rb"), counter
+    if comp == "zst":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(counter, read_across_frames=True), counter
+    return io.BufferedReader(counter, buffer_size=1 << 20), counter
+
+
+class Source:
+    """One input: a file or a directory of .txt files."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise InputError(
+                "no such file or directory",
+                path=str(self.path),
+                remedy="check the path; inputs are JSONL, Parquet, CSV files or folders of .txt",
+            )
+        self.format = format_of(self.path)
+        self.name = str(path)
+        self.compression = compression_of(self.path) if self.format != "txt" else None
+        self._counter: _CountingReader | None = None
+        self._files: list[Path] | None = None
+
+    # -- sizes, for progress bars -------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        """Bytes on disk (a directory: the sum of its .txt files)."""
+        if self.format == "txt":
+            return sum(p.stat().st_size for p in self.txt_files())
+        return self.path.stat().st_size
+
+    def txt_files(self) -> list[Path]:
+        if self._files is None:
+            self._files = sorted(p for p in self.path.rglob("*.txt") if p.is_file())
+        return self._files
+
+    # -- reading ------------------------------------------------------------------------------
+    def batches(self, batch_size: int, progress: Any = None) -> Iterator[RawBatch]:
+        """Raw batches of at most ``batch_size`` records, in file order."""
+        reader = {
+            "jsonl": self._jsonl_batches,
+            "csv": self._csv_batches,
+            "parquet": self._parquet_batches,
+            "txt": self._txt_batches,
+        }[self.format]
+        yield from reader(batch_size, progress)
+
+    def _advance(self, progress: Any, pos: int, last: list[int]) -> None:
+        if progress is not None and pos != last[0]:
+            progress.update(pos - last[0])
+            last[0] = pos
+
+    def _jsonl_batches(self, batch_size: int, progress: Any) -> Iterator[RawBatch]:
+        fh, counter = open_binary(self.path)
+        last = [0]
+        try:
+            items: list[tuple[Any, Any]] = []
+            for lineno, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                items.append((lineno, line))
+                if len(items) >= batch_size:
+                    self._advance(progress, counter.consumed, last)
+                    yield RawBatch(self.name, "jsonl", items)
+                    items = []
+            if items:
+                yield RawBatch(self.name, "jsonl", items)
+            self._advance(progress, counter.consumed, last)
+        except (OSError, EOFError) as exc:
+            raise InputError(
+                f"cannot read file: {exc}",
+                path=self.name,
+                remedy="the file may be truncated or not in the format its name says",
+            ) from exc
+        finally:
+            fh.close()
+
+    def _csv_batches(self, batch_size: int, progress: Any) -> Iterator[RawBatch]:
+        fh, counter = open_binary(self.path)
+        last = [0]
+        csv.field_size_limit(sys.maxsize)
+        text = io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline="")
+        try:
+            reader = csv.DictReader(text)
+            items: list[tuple[Any, Any]] = []
+            for row in reader:
+                if None in row:
+                    raise InputError(
+                        "row has more values than the header has columns",
+                        path=self.name,
+                        line=reader.line_num,
+                        remedy="quote values that contain commas",
+                    )
+                items.append((reader.line_num, row))
+                if len(items) >= batch_size:
+                    self._advance(progress, counter.consumed, last)
+                    yield RawBatch(self.name, "row", items)
+                    items = []
+            if items:
+                yield RawBatch(self.name, "row", items)
+            self._advance(progress, counter.consumed, last)
+        except csv.Error as exc:
+            raise InputError(
+                f"malformed CSV: {exc}", path=self.name, remedy="check the quoting of that row"
+            ) from exc
+        finally:
+            text.close()
+
+    def _parquet_batches(self, batch_size: int, progress: Any) -> Iterator[RawBatch]:
+        import pyarrow.parquet as pq
+
+        try:
+            pf = pq.ParquetFile(self.path)
+        except Exception as exc:  # pyarrow raises several types for corrupt files
+            raise InputError(
+                f"cannot read Parquet file: {exc}",
+                path=self.name,
+                remedy="check that the file is a complete Parquet file",
+            ) from exc
+        total = self.size
+        rows_total = max(1, pf.metadata.num_rows)
+        row = 0
+        last = [0]
+        for batch in pf.iter_batches(batch_size=batch_size):
+            rows = batch.to_pylist()
+            items = [(row + i + 1, r) for i, r in enumerate(rows)]
+            row += len(rows)
+            self._advance(progress, total * row // rows_total, last)
+            yield RawBatch(self.name, "row", items)
+
+    def _txt_batches(self, batch_size: int, progress: Any) -> Iterator[RawBatch]:
+        items: list[tuple[Any, Any]] = []
+        for p in self.txt_files():
+            try:
+                data = p.read_bytes()
+            except OSError as exc:
+                raise InputError(
+                    f"cannot read file: {exc.strerror}",
+                    path=str(p),
+                    remedy="check the file's permissions",
+                ) from exc
+            items.append((p.relative_to(self.path).as_posix(), data))
+            if progress is not None:
+                progress.update(len(data))
+            if len(items) >= batch_size:
+                yield RawBatch(self.name, "txt", items)
+                items = []
+        if items:
+            yield RawBatch(self.name, "txt", items)
+
+
+def open_source(path: str | os.PathLike[str]) -> Source:
+    """Open one input for reading (see module docstring for the formats)."""
+    return Source(path)
+
+
+def decode_json_line(line: bytes, source: str, lineno: int) -> tuple[dict[str, Any], bool]:
+    """Parse one JSONL line into a dict. Returns ``(record, had_invalid_utf8)``."""
+    bad_utf8 = False
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            text = line.decode("utf-8", errors="replace")
+            bad_utf8 = True
+        else:
+            raise InputError(
+                f"malformed JSON: {exc}",
+                path=source,
+                line=lineno,
+                remedy="fix the line, or pass --on-error skip to skip bad records",
+            ) from exc
+        try:
+            obj = orjson.loads(text)
+        except orjson.JSONDecodeError as exc2:
+            raise InputError(
+                f"malformed JSON: {exc2}",
+                path=source,
+                line=lineno,
+                remedy="fix the line, or pass --on-error skip to skip bad records",
+            ) from exc2
+    if not isinstance(obj, dict):
+        raise InputError(
+            f"expected a JSON object, got {type(obj).__name__}",
+            path=source,
+            line=lineno,
+            remedy="each line must be one object such as {\"id\": ..., \"text\": ...}",
+        )
+    return obj, bad_utf8
+
+
+def record_text(record: dict[str, Any], spec: FieldSpec, source: str, line: Any) -> str:
+    """The text of a record, checked."""
+    if spec.text_field not in record or record[spec.text_field] is None:
+        raise InputError(
+            "missing text field",
+            path=source,
+            line=line if isinstance(line, int) else None,
+            field=spec.text_field,
+            remedy="add the field, or name the right one with --text-field",
+        )
+    text = record[spec.text_field]
+    if not isinstance(text, str):
+        raise RecordTypeError(
+            f"expected a string, got {type(text).__name__}",
+            path=source,
+            line=line if isinstance(line, int) else None,
+            field=spec.text_field,
+            remedy="store the text as a string, or name the right field with --text-field",
+        )
+    return text
+
+
+def record_id(record: dict[str, Any], spec: FieldSpec, source: str, line: Any) -> Any:
+    """The id of a record (a string or an integer), or a generated ``SOURCE:LINE`` id."""
+    value = record.get(spec.id_field)
+    if value is None:
+        return f"{source}:{line}"
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise RecordTypeError(
+            f"expected a string or an integer id, got {type(value).__name__}",
+            path=source,
+            line=line if isinstance(line, int) else None,
+            field=spec.id_field,
+            remedy="store ids as strings or integers, or name the right field with --id-field",
+        )
+    return value
+
+
+def parse_batch(raw: RawBatch, spec: FieldSpec) -> ParsedBatch:
+    """Decode a raw batch into ids, texts and keeper values; bad records go to ``errors``."""
+    out = ParsedBatch()
+    for line, payload in raw.items:
+        try:
+            if raw.kind == "txt":
+                try:
+                    text = payload.decode("utf-8")
+                except UnicodeDecodeError:
+                    text = payload.decode("utf-8", errors="replace")
+                    out.invalid_utf8 += 1
+                rid: Any = line
+                keep_value = None
+            else:
+                if raw.kind == "jsonl":
+                    record, bad = decode_json_line(payload, raw.source, line)
+                    out.invalid_utf8 += bad
+                else:
+                    record = payload
+                text = record_text(record, spec, raw.source, line)
+                rid = record_id(record, spec, raw.source, line)
+                keep_value = record.get(spec.keep_field) if spec.keep_field else None
+        except InputError as exc:
+            out.errors.append(exc)
+            continue
+        out.ids.append(rid)
+        out.texts.append(text)
+        out.keep_values.append(keep_value)
+        out.lines.append(line)
+    return out

@@ -1,0 +1,57 @@
+"""One explanation of the LSH parameters, shared by ``dedup --dry-run`` and ``explain``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from neardup.candidates.lsh import LSHParams
+from neardup.config import DedupConfig
+
+SIMILARITY_GRID = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)
+
+
+def parameter_report(cfg: DedupConfig, lsh: LSHParams) -> dict[str, Any]:
+    """Bands, rows and the probability that a pair of each similarity becomes a candidate."""
+    return {
+        "threshold": cfg.threshold,
+        "num_perm": cfg.num_perm,
+        "bands": lsh.bands,
+        "rows": lsh.rows,
+        "slots_used": lsh.bands * lsh.rows,
+        "ngram": cfg.ngram,
+        "char_ngram": cfg.char_ngram,
+        "shingle": cfg.shingle,
+        "seed": cfg.seed,
+        "verify": cfg.verify,
+        "false_positive_area": round(lsh.false_positive_area, 6),
+        "false_negative_area": round(lsh.false_negative_area, 6),
+        "candidate_probability": {
+            f"{s:.2f}": round(float(lsh.probability(s)), 6) for s in SIMILARITY_GRID
+        },
+    }
+
+
+def format_parameter_report(report: dict[str, Any]) -> str:
+    """Human-readable form of :func:`parameter_report`."""
+    lines = [
+        f"threshold {report['threshold']}  ·  {report['num_perm']} permutations  ·  "
+        f"{report['bands']} bands × {report['rows']} rows ({report['slots_used']} slots used)",
+        f"shingles: {report['shingle']} (word {report['ngram']}-grams, "
+        f"character {report['char_ngram']}-grams for scripts without spaces)  ·  "
+        f"seed {report['seed']}",
+        "candidates are "
+        + (
+            "verified against exact Jaccard similarity"
+            if report["verify"]
+            else "accepted on their MinHash estimate (no verification)"
+        ),
+        "",
+        "P(a pair becomes a candidate | its Jaccard similarity):",
+    ]
+    for s, p in report["candidate_probability"].items():
+        bar = "█" * round(p * 30)
+        lines.append(f"  J = {s}   {p:8.4f}  {bar}")
+    lines.append(
+        "  (1 − (1 − J^rows)^bands: one band of `rows` MinHash slots must agree entirely)"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,411 @@
+"""The plan of a dedup run: stage functions and the loop that feeds them.
+
+Stages (each a pure function over a batch or over the corpus-level arrays):
+
+* :func:`fingerprint_batch` — parse → normalise → shingle → exact hash + MinHash, per raw batch;
+* :func:`resolve` — exact groups → LSH candidates → verification → union-find → keeper choice.
+
+:func:`scan` runs ``fingerprint_batch`` over every input through an executor and gathers the
+results into :class:`Fingerprints`; memory holds signatures and shingle ids, never the texts.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neardup.candidates.lsh import VERIFIED_RECALL, LSHParams, candidate_pairs, lsh_params
+from neardup.cluster import components
+from neardup.config import DedupConfig
+from neardup.errors import DuplicateIdError, InputError
+from neardup.fingerprint.exact import exact_hashes
+from neardup.fingerprint.minhash import signatures as minhash_signatures
+from neardup.io.sources import FieldSpec, RawBatch, Source, parse_batch
+from neardup.keep import choose_keepers
+from neardup.text.shingle import shingle_batch
+from neardup.verify import estimate_pairs, jaccard_pairs
+
+REASON_NONE, REASON_EXACT, REASON_NEAR = 0, 1, 2
+REASON_NAMES = {REASON_EXACT: "exact", REASON_NEAR: "near"}
+
+
+# --------------------------------------------------------------------------------------------
+# per-batch stage
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class StageParams:
+    """What :func:`fingerprint_batch` needs from the config (small and picklable)."""
+
+    fields: FieldSpec
+    ngram: int
+    char_ngram: int
+    shingle: str
+    num_perm: int
+    seed: int
+
+    @classmethod
+    def from_config(cls, cfg: DedupConfig) -> StageParams:
+        keep_field = cfg.keep.field if cfg.keep.kind in ("newest", "priority") else None
+        return cls(
+            FieldSpec(cfg.text_field, cfg.id_field, keep_field),
+            cfg.ngram,
+            cfg.char_ngram,
+            cfg.shingle,
+            cfg.num_perm,
+            cfg.seed,
+        )
+
+
+@dataclass(slots=True)
+class BatchFingerprints:
+    """Fingerprints of the good records of one batch, plus its bad records."""
+
+    source: str
+    ids: list[Any]
+    lines: list[Any]
+    keep_values: list[Any]
+    lengths: np.ndarray
+    exact: np.ndarray
+    signatures: np.ndarray
+    shingles: np.ndarray
+    shingle_counts: np.ndarray
+    modes: np.ndarray
+    n_tokens: np.ndarray
+    errors: list[InputError]
+    invalid_utf8: int
+
+
+def fingerprint_texts(texts: list[str], params: StageParams) -> tuple[np.ndarray, ...]:
+    """Normalise, shingle and fingerprint texts: ``(exact, signatures, shingles,
+    shingle_counts, modes, n_tokens)``."""
+    sb = shingle_batch(texts, ngram=params.ngram, char_ngram=params.char_ngram, mode=params.shingle)
+    exact = exact_hashes(sb.norm, sb.norm_offsets)
+    sigs = minhash_signatures(sb.shingles, sb.shingle_offsets, params.num_perm, params.seed)
+    counts = np.diff(sb.shingle_offsets)
+    return exact, sigs, sb.shingles, counts, sb.modes, sb.n_tokens
+
+
+def fingerprint_batch(raw: RawBatch, params: StageParams) -> BatchFingerprints:
+    """Stage function: parse a raw batch and fingerprint its documents."""
+    parsed = parse_batch(raw, params.fields)
+    exact, sigs, shingles, counts, modes, n_tokens = fingerprint_texts(parsed.texts, params)
+    lengths = np.fromiter((len(t) for t in parsed.texts), dtype=np.int64, count=len(parsed.texts))
+    return BatchFingerprints(
+        raw.source,
+        parsed.ids,
+        parsed.lines,
+        parsed.keep_values,
+        lengths,
+        exact,
+        sigs,
+        shingles,
+        counts,
+        modes,
+        n_tokens,
+        parsed.errors,
+        parsed.invalid_utf8,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# corpus-level accumulation
+# --------------------------------------------------------------------------------------------
+class ShingleStore:
+    """Shingle-id sets of every document, in memory up to ``budget`` bytes, then on disk.
+
+    Verification reads only the sets of documents in candidate pairs, through a memory map.
+    """
+
+    def __init__(self, workdir: Path | None, budget: int = 256 << 20) -> None:
+        self.workdir = workdir
+        self.budget = budget
+        self._chunks: list[np.ndarray] = []
+        self._counts: list[np.ndarray] = []
+        self._bytes = 0
+        self._file: Any = None
+        self._path: Path | None = None
+
+    def append(self, shingles: np.ndarray, counts: np.ndarray) -> None:
+        self._counts.append(counts.astype(np.int64))
+        if self._file is None and self.workdir is not None and self._bytes > self.budget:
+            self._path = self.workdir / "shingles.u32"
+            self._file = open(self._path, "wb")  # noqa: SIM115 - closed in finish()
+            for chunk in self._chunks:
+                chunk.tofile(self._file)
+            self._chunks = []
+        if self._file is not None:
+            np.ascontiguousarray(shingles, dtype=np.uint32).tofile(self._file)
+        else:
+            self._chunks.append(np.ascontiguousarray(shingles, dtype=np.uint32))
+        self._bytes += shingles.nbytes
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(shingles, offsets)`` over all documents (a read-only memory map when spilled)."""
+        counts = np.concatenate(self._counts) if self._counts else np.zeros(0, np.int64)
+        offsets = np.zeros(counts.size + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            data = (
+                np.memmap(self._path, dtype=np.uint32, mode="r")
+                if offsets[-1] > 0
+                else np.zeros(0, np.uint32)
+            )
+        else:
+            data = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.uint32)
+            self._chunks = [data]
+        return data, offsets
+
+    @property
+    def spilled(self) -> bool:
+        return self._path is not None
+
+
+@dataclass(slots=True)
+class Fingerprints:
+    """Everything the corpus-level stages need, one row per accepted document."""
+
+    ids: list[Any] = field(default_factory=list)
+    sources: list[int] = field(default_factory=list)
+    lines: list[Any] = field(default_factory=list)
+    keep_values: list[Any] = field(default_factory=list)
+    lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    exact: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.uint64))
+    signatures: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint32))
+    shingles: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint32))
+    shingle_offsets: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    modes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
+    n_tokens: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    skipped: list[tuple[str, Any]] = field(default_factory=list)
+    error_messages: list[str] = field(default_factory=list)
+    invalid_utf8: int = 0
+    shingles_spilled: bool = False
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def location(self, ordinal: int, source_names: list[str]) -> str:
+        return f"{source_names[self.sources[ordinal]]}:{self.lines[ordinal]}"
+
+
+def _rss_mb() -> float:
+    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(self_kb, child_kb) / 1024, 1)
+
+
+class StageClock:
+    """Wall time and peak RSS (MB, this process or its largest worker) per stage."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, dict[str, float]] = {}
+        self._start = time.perf_counter()
+
+    def record(self, name: str, started: float) -> None:
+        self.stages[name] = {
+            "seconds": round(time.perf_counter() - started, 4),
+            "peak_rss_mb": _rss_mb(),
+        }
+
+    @property
+    def total(self) -> float:
+        return round(time.perf_counter() - self._start, 4)
+
+
+def scan(
+    sources: list[Source],
+    cfg: DedupConfig,
+    executor: Any,
+    workdir: Path | None,
+    progress: Any = None,
+) -> Fingerprints:
+    """Fingerprint every document of every source (first pass over the inputs)."""
+    params = StageParams.from_config(cfg)
+    fp = Fingerprints()
+    store = ShingleStore(workdir)
+    seen: dict[str, int] = {}
+    lengths, exact, sigs, modes, ntok = [], [], [], [], []
+    names = [s.name for s in sources]
+
+    def raw_batches():
+        for src in sources:
+            yield from src.batches(cfg.batch_size, progress)
+
+    source_index = {name: i for i, name in enumerate(names)}
+    for bf in executor.map(fingerprint_batch, raw_batches(), params):
+        if bf.errors:
+            if cfg.on_error == "raise":
+                raise bf.errors[0]
+            for err in bf.errors:
+                fp.skipped.append((bf.source, err.line))
+                if len(fp.error_messages) < 20:
+                    fp.error_messages.append(str(err).splitlines()[0])
+        fp.invalid_utf8 += bf.invalid_utf8
+        keep = np.ones(len(bf.ids), dtype=bool)
+        sidx = source_index[bf.source]
+        for k, (rid, line) in enumerate(zip(bf.ids, bf.lines, strict=True)):
+            key = str(rid)
+            prev = seen.get(key)
+            if prev is not None:
+                err = DuplicateIdError(
+                    f"id '{key}' appears twice: first at {fp.location(prev, names)}, "
+                    f"again at {bf.source}:{line}",
+                    path=bf.source,
+                    line=line if isinstance(line, int) else None,
+                    field=cfg.id_field,
+                    remedy="make ids unique, drop the id field to have ids generated, or pass "
+                    "--on-error skip to keep only the first",
+                )
+                if cfg.on_error == "raise":
+                    raise err
+                keep[k] = False
+                fp.skipped.append((bf.source, line))
+                if len(fp.error_messages) < 20:
+                    fp.error_messages.append(str(err).splitlines()[0])
+                continue
+            seen[key] = len(fp.ids)
+            fp.ids.append(rid)
+            fp.sources.append(sidx)
+            fp.lines.append(line)
+            fp.keep_values.append(bf.keep_values[k])
+        if not keep.all():
+            sel = np.flatnonzero(keep)
+            starts = np.concatenate([[0], np.cumsum(bf.shingle_counts)])
+            parts = [bf.shingles[starts[i] : starts[i + 1]] for i in sel]
+            bf.shingles = np.concatenate(parts) if parts else np.zeros(0, np.uint32)
+            bf.shingle_counts = bf.shingle_counts[sel]
+            for name in ("lengths", "exact", "signatures", "modes", "n_tokens"):
+                setattr(bf, name, getattr(bf, name)[sel])
+        store.append(bf.shingles, bf.shingle_counts)
+        lengths.append(bf.lengths)
+        exact.append(bf.exact)
+        sigs.append(bf.signatures)
+        modes.append(bf.modes)
+        ntok.append(bf.n_tokens)
+    k = cfg.num_perm
+    fp.lengths = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
+    fp.exact = np.concatenate(exact) if exact else np.zeros((0, 2), np.uint64)
+    fp.signatures = np.concatenate(sigs) if sigs else np.zeros((0, k), np.uint32)
+    fp.modes = np.concatenate(modes) if modes else np.zeros(0, np.uint8)
+    fp.n_tokens = np.concatenate(ntok) if ntok else np.zeros(0, np.int64)
+    fp.shingles, fp.shingle_offsets = store.finish()
+    fp.shingles_spilled = store.spilled
+    return fp
+
+
+# --------------------------------------------------------------------------------------------
+# corpus-level stages
+# --------------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Resolution:
+    """Outcome of the corpus-level stages: one decision per document."""
+
+    lsh: LSHParams
+    labels: np.ndarray  # cluster id per document, -1 when alone
+    roots: np.ndarray  # first member of each cluster
+    keepers: np.ndarray  # kept member of each cluster, -1 under keep=none
+    similarity: np.ndarray  # similarity of each removed document to its keeper (NaN if kept)
+    reason: np.ndarray  # REASON_* per document
+    removed: np.ndarray  # bool per document
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def choose_lsh(cfg: DedupConfig) -> LSHParams:
+    """The banding for a config: explicit bands/rows, or :func:`lsh_params`."""
+    if cfg.bands is not None and cfg.rows is not None:
+        base = lsh_params(cfg.threshold, cfg.num_perm)
+        from neardup.candidates.lsh import _areas
+
+        fp_area, fn_area = _areas(cfg.threshold, cfg.bands, cfg.rows)
+        return LSHParams(cfg.bands, cfg.rows, base.num_perm, cfg.threshold, fp_area, fn_area)
+    if cfg.verify:
+        return lsh_params(cfg.threshold, cfg.num_perm, recall_at_threshold=VERIFIED_RECALL)
+    return lsh_params(cfg.threshold, cfg.num_perm)
+
+
+def exact_groups(exact: np.ndarray, eligible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For the ``eligible`` documents, group equal exact hashes.
+
+    Returns ``(edges, representatives)``: edges join each copy to its group's first member, and
+    the representatives (first member of each group, sorted) go on to near-duplicate search."""
+    idx = np.flatnonzero(eligible)
+    if idx.size == 0:
+        return np.zeros((0, 2), np.int64), idx
+    keys = exact[idx]
+    order = np.lexsort((idx, keys[:, 1], keys[:, 0]))
+    sk = keys[order]
+    new_group = np.ones(idx.size, dtype=bool)
+    new_group[1:] = (sk[1:] != sk[:-1]).any(axis=1)
+    group = np.cumsum(new_group) - 1
+    first = idx[order][new_group]
+    rep_of = first[group]
+    members = idx[order]
+    copies = members != rep_of
+    edges = np.stack([rep_of[copies], members[copies]], axis=1).astype(np.int64)
+    return edges, np.sort(first)
+
+
+def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) -> Resolution:
+    """Exact groups → LSH candidates → verification → clusters → keepers → per-doc decisions."""
+    lsh = lsh or choose_lsh(cfg)
+    n = len(fp)
+    eligible = np.diff(fp.shingle_offsets) > 0  # empty documents are never duplicates
+    ex_edges, reps = exact_groups(fp.exact, eligible)
+    cand = candidate_pairs(
+        fp.signatures[reps], reps, lsh.bands, lsh.rows, max_bucket=cfg.max_bucket
+    )
+    if cfg.verify:
+        sims = jaccard_pairs(fp.shingles, fp.shingle_offsets, cand)
+    else:
+        sims = estimate_pairs(fp.signatures, cand)
+    accepted = cand[sims >= cfg.threshold]
+    edges = np.concatenate([ex_edges, accepted]) if accepted.size else ex_edges
+    labels, roots = components(n, edges)
+    ids = fp.ids
+    keepers = choose_keepers(cfg.keep, labels, roots, fp.lengths, fp.keep_values, ids)
+    in_cluster = labels >= 0
+    ref = np.full(n, -1, dtype=np.int64)
+    ref_of_cluster = np.where(keepers >= 0, keepers, roots)
+    ref[in_cluster] = ref_of_cluster[labels[in_cluster]]
+    removed = in_cluster & (np.arange(n) != keepers[np.maximum(labels, 0)])
+    if cfg.keep.kind == "none":
+        removed = in_cluster.copy()
+    similarity = np.full(n, np.nan, dtype=np.float64)
+    reason = np.zeros(n, dtype=np.uint8)
+    sel = np.flatnonzero(removed)
+    if sel.size:
+        pairs = np.stack([sel, ref[sel]], axis=1).astype(np.int64)
+        self_ref = pairs[:, 0] == pairs[:, 1]
+        if cfg.verify:
+            s = jaccard_pairs(fp.shingles, fp.shingle_offsets, pairs)
+        else:
+            s = estimate_pairs(fp.signatures, pairs)
+        same = (fp.exact[sel] == fp.exact[ref[sel]]).all(axis=1)
+        s[same] = 1.0
+        rsn = np.where(same, REASON_EXACT, REASON_NEAR).astype(np.uint8)
+        if self_ref.any():
+            # keep=none: the first member is compared with its closest fellow member
+            cl, other = labels[sel], ~self_ref
+            best = np.zeros(roots.size)
+            np.maximum.at(best, cl[other], s[other])
+            any_exact = np.zeros(roots.size, dtype=bool)
+            np.logical_or.at(any_exact, cl[other], rsn[other] == REASON_EXACT)
+            s[self_ref] = best[cl[self_ref]]
+            rsn[self_ref] = np.where(any_exact[cl[self_ref]], REASON_EXACT, REASON_NEAR)
+        similarity[sel] = s
+        reason[sel] = rsn
+    counts = {
+        "candidate_pairs": int(cand.shape[0]),
+        "verified_pairs": int(accepted.shape[0]),
+        "rejected_pairs": int(cand.shape[0] - accepted.shape[0]),
+        "exact_pairs": int(ex_edges.shape[0]),
+        "empty_documents": int((~eligible).sum()),
+    }
+    return Resolution(lsh, labels, roots, keepers, similarity, reason, removed, counts)
+

@@ -1,0 +1,200 @@
+"""Shingling: normalised text → sets of 32-bit shingle ids, for whole batches at once.
+
+A *word shingle* is ``n`` consecutive tokens of the normalised text (default n = 5). A document
+with fewer than ``n`` tokens still gets one shingle made of all its tokens, so short documents can
+match. A *character shingle* is ``n`` consecutive word characters (separators skipped), used for
+scripts written without spaces — Chinese, Japanese, Thai and others in
+:data:`neardup.text.normalize.NOSPACE_RANGES`. In ``auto`` mode a document is shingled by
+characters when at least a third of its word characters belong to those scripts.
+
+The kernel reads the UTF-8 bytes of NFKC + case-folded text (see :mod:`neardup.text.normalize`)
+and emits, per document, the normalised text (for the exact-duplicate hash) and the sorted,
+de-duplicated shingle ids (for MinHash and verification).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+from neardup.hashing import _FNV_OFFSET, _FNV_PRIME, _FOLD_PRIME, _SHINGLE_SEED, fmix64
+from neardup.text.normalize import char_classes, prepare
+
+MODE_CODES = {"auto": 0, "word": 1, "char": 2}
+WORD_MODE, CHAR_MODE = 1, 2
+
+
+@nb.njit(inline="always", cache=True)
+def _decode(buf: np.ndarray, i: int, end: int) -> tuple[int, int]:
+    """Decode one UTF-8 code point at ``buf[i]``; invalid bytes decode as U+FFFD, length 1."""
+    c0 = int(buf[i])
+    if c0 < 0x80:
+        return c0, 1
+    if c0 >= 0xC2 and c0 < 0xE0 and i + 1 < end:
+        return ((c0 & 0x1F) << 6) | (int(buf[i + 1]) & 0x3F), 2
+    if c0 >= 0xE0 and c0 < 0xF0 and i + 2 < end:
+        return ((c0 & 0x0F) << 12) | ((int(buf[i + 1]) & 0x3F) << 6) | (int(buf[i + 2]) & 0x3F), 3
+    if c0 >= 0xF0 and c0 < 0xF5 and i + 3 < end:
+        cp = (
+            ((c0 & 0x07) << 18)
+            | ((int(buf[i + 1]) & 0x3F) << 12)
+            | ((int(buf[i + 2]) & 0x3F) << 6)
+            | (int(buf[i + 3]) & 0x3F)
+        )
+        if cp < 0x110000:
+            return cp, 4
+    return 0xFFFD, 1
+
+
+@nb.njit(cache=True, nogil=True)
+def shingle_kernel(buf, offsets, classes, mode, n_word, n_char):  # noqa: PLR0912, PLR0915
+    """Normalise and shingle every document of a batch.
+
+    Returns ``(norm, norm_offsets, shingles, shingle_offsets, doc_modes, n_tokens)``.
+    """
+    n_docs = offsets.size - 1
+    total = offsets[-1]
+    norm = np.empty(total, dtype=np.uint8)
+    norm_offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    shingles = np.empty(total, dtype=np.uint32)
+    shingle_offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    doc_modes = np.zeros(n_docs, dtype=np.uint8)
+    n_tokens = np.zeros(n_docs, dtype=np.int64)
+    max_len = 0
+    for d in range(n_docs):
+        max_len = max(max_len, offsets[d + 1] - offsets[d])
+    th = np.empty(max_len + 1, dtype=np.uint64)
+    w = 0  # write position in norm
+    s = 0  # write position in shingles
+    for d in range(n_docs):
+        start, end = offsets[d], offsets[d + 1]
+        dmode = mode
+        if dmode == 0:
+            n_wordch = 0
+            n_nosp = 0
+            i = start
+            while i < end:
+                cp, ln = _decode(buf, i, end)
+                c = classes[cp]
+                if c != 0:
+                    n_wordch += 1
+                    if c == 2:
+                        n_nosp += 1
+                i += ln
+            dmode = 2 if (n_wordch > 0 and 3 * n_nosp >= n_wordch) else 1
+        doc_modes[d] = dmode
+        # pass 2: normalised bytes + unit hashes (tokens in word mode, characters in char mode)
+        nt = 0
+        ntok = 0
+        in_tok = False
+        h = _FNV_OFFSET
+        i = start
+        while i < end:
+            cp, ln = _decode(buf, i, end)
+            if classes[cp] != 0:
+                if not in_tok:
+                    if ntok > 0:
+                        norm[w] = 32
+                        w += 1
+                    in_tok = True
+                    ntok += 1
+                    h = _FNV_OFFSET
+                if ln == 1 or cp != 0xFFFD:
+                    for q in range(ln):
+                        norm[w] = buf[i + q]
+                        w += 1
+                        h = (h ^ np.uint64(buf[i + q])) * _FNV_PRIME
+                else:  # invalid byte: write U+FFFD (never a word char, kept for safety)
+                    norm[w] = 0xEF
+                    norm[w + 1] = 0xBF
+                    norm[w + 2] = 0xBD
+                    w += 3
+                if dmode == 2:
+                    th[nt] = fmix64(np.uint64(cp) ^ _FNV_OFFSET)
+                    nt += 1
+            elif in_tok:
+                in_tok = False
+                if dmode == 1:
+                    th[nt] = fmix64(h)
+                    nt += 1
+            i += ln
+        if in_tok and dmode == 1:
+            th[nt] = fmix64(h)
+            nt += 1
+        norm_offsets[d + 1] = w
+        n_tokens[d] = ntok
+        n = n_word if dmode == 1 else n_char
+        s0 = s
+        if nt > 0:
+            width = min(n, nt)
+            for p in range(nt - width + 1):
+                g = _SHINGLE_SEED
+                for q in range(width):
+                    g = (g ^ th[p + q]) * _FOLD_PRIME
+                shingles[s] = np.uint32(fmix64(g) >> np.uint64(32))
+                s += 1
+            # sort + unique in place
+            srt = np.sort(shingles[s0:s])
+            u = s0
+            for q in range(srt.size):
+                if q == 0 or srt[q] != srt[q - 1]:
+                    shingles[u] = srt[q]
+                    u += 1
+            s = u
+        shingle_offsets[d + 1] = s
+    return norm[:w], norm_offsets, shingles[:s], shingle_offsets, doc_modes, n_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class ShingleBatch:
+    """Shingled documents of one batch.
+
+    ``shingles[shingle_offsets[d]:shingle_offsets[d+1]]`` are document ``d``'s sorted unique
+    shingle ids; ``norm[norm_offsets[d]:norm_offsets[d+1]]`` its normalised UTF-8 text.
+    ``modes[d]`` is 1 (word shingles) or 2 (character shingles).
+    """
+
+    norm: np.ndarray
+    norm_offsets: np.ndarray
+    shingles: np.ndarray
+    shingle_offsets: np.ndarray
+    modes: np.ndarray
+    n_tokens: np.ndarray
+
+    def __len__(self) -> int:
+        return self.modes.size
+
+    def normalized(self, d: int) -> str:
+        return bytes(self.norm[self.norm_offsets[d] : self.norm_offsets[d + 1]]).decode("utf-8")
+
+    def shingle_set(self, d: int) -> np.ndarray:
+        return self.shingles[self.shingle_offsets[d] : self.shingle_offsets[d + 1]]
+
+
+def encode_batch(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """NFKC + case-fold each text and pack the UTF-8 bytes into one buffer with offsets."""
+    parts = [prepare(t).encode("utf-8", "replace") for t in texts]
+    lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    buf = np.frombuffer(b"".join(parts), dtype=np.uint8)
+    return buf, offsets
+
+
+def shingle_batch(
+    texts: list[str], *, ngram: int = 5, char_ngram: int = 5, mode: str = "auto"
+) -> ShingleBatch:
+    """Normalise and shingle a batch of texts (see module docstring)."""
+    buf, offsets = encode_batch(texts)
+    if buf.size == 0:
+        buf = np.zeros(1, dtype=np.uint8)[:0]
+    out = shingle_kernel(buf, offsets, char_classes(), MODE_CODES[mode], ngram, char_ngram)
+    return ShingleBatch(*out)
+
+
+def shingle_set(text: str, *, ngram: int = 5, char_ngram: int = 5, mode: str = "auto") -> np.ndarray:
+    """Sorted unique shingle ids of one text."""
+    batch = shingle_batch([text], ngram=ngram, char_ngram=char_ngram, mode=mode)
+    return batch.shingle_set(0).copy()
