@@ -8,10 +8,10 @@
 
 __version__ = "0.1.0"
 
-from neardup.api import DedupResult, dedup, find_duplicates, plan  # noqa: E402
-from neardup.candidates.lsh import LSHParams, candidate_probability, lsh_params  # noqa: E402
-from neardup.config import DedupConfig, KeepPolicy  # noqa: E402
-from neardup.errors import (  # noqa: E402
+from neardup.api import DedupResult, dedup, find_duplicates, plan
+from neardup.candidates.lsh import LSHParams, candidate_probability, lsh_params
+from neardup.config import DedupConfig, KeepPolicy
+from neardup.errors import (
     ConfigError,
     DuplicateIdError,
     InputError,
@@ -19,8 +19,8 @@ from neardup.errors import (  # noqa: E402
     OutputError,
     RecordTypeError,
 )
-from neardup.records import Cluster, Decision, Document, Match  # noqa: E402
-from neardup.text.normalize import normalize  # noqa: E402
+from neardup.records import Cluster, Decision, Document, Match
+from neardup.text.normalize import normalize
 
 __all__ = [
     "Cluster",

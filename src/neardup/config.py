@@ -129,13 +129,16 @@ class DedupConfig:
                 "bands and rows must be given together",
                 remedy="pass both --bands and --rows, or neither to let lsh_params choose",
             )
-        if self.bands is not None and self.rows is not None:
-            if self.bands < 1 or self.rows < 1 or self.bands * self.rows > self.num_perm:
-                raise ConfigError(
-                    f"bands × rows = {self.bands}×{self.rows} must be ≥ 1 and at most "
-                    f"num_perm = {self.num_perm}",
-                    remedy="lower bands or rows, or raise --num-perm",
-                )
+        if (
+            self.bands is not None
+            and self.rows is not None
+            and (self.bands < 1 or self.rows < 1 or self.bands * self.rows > self.num_perm)
+        ):
+            raise ConfigError(
+                f"bands × rows = {self.bands}×{self.rows} must be ≥ 1 and at most "
+                f"num_perm = {self.num_perm}",
+                remedy="lower bands or rows, or raise --num-perm",
+            )
         if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
             raise ConfigError(
                 f"workers must be a positive integer, got {self.workers!r}",

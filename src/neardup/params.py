@@ -51,7 +51,5 @@ def format_parameter_report(report: dict[str, Any]) -> str:
     for s, p in report["candidate_probability"].items():
         bar = "█" * round(p * 30)
         lines.append(f"  J = {s}   {p:8.4f}  {bar}")
-    lines.append(
-        "  (1 − (1 − J^rows)^bands: one band of `rows` MinHash slots must agree entirely)"
-    )
+    lines.append("  (1 − (1 − J^rows)^bands: one band of `rows` MinHash slots must agree entirely)")
     return "\n".join(lines)

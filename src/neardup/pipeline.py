@@ -28,7 +28,7 @@ from neardup.fingerprint.minhash import signatures as minhash_signatures
 from neardup.io.sources import FieldSpec, RawBatch, Source, parse_batch
 from neardup.keep import choose_keepers
 from neardup.text.shingle import shingle_batch
-from neardup.verify import estimate_pairs, jaccard_pairs
+from neardup.verify import estimate_pairs, exact_similarity
 
 REASON_NONE, REASON_EXACT, REASON_NEAR = 0, 1, 2
 REASON_NAMES = {REASON_EXACT: "exact", REASON_NEAR: "near"}
@@ -116,50 +116,41 @@ def fingerprint_batch(raw: RawBatch, params: StageParams) -> BatchFingerprints:
 # corpus-level accumulation
 # --------------------------------------------------------------------------------------------
 class ShingleStore:
-    """Shingle-id sets of every document, in memory up to ``budget`` bytes, then on disk.
+    """Shingle ids of every document: appended batch by batch to a file in ``workdir`` (or kept
+    in memory when there is no ``workdir``).
 
-    Verification reads only the sets of documents in candidate pairs, through a memory map.
+    On disk they cost no memory until verification reads the documents of candidate pairs,
+    through a read-only memory map; a million documents of ~650 shingles are ~2.6 GB of file and
+    only the candidates' pages are ever resident.
     """
 
-    def __init__(self, workdir: Path | None, budget: int = 256 << 20) -> None:
-        self.workdir = workdir
-        self.budget = budget
-        self._chunks: list[np.ndarray] = []
+    def __init__(self, workdir: Path | None) -> None:
         self._counts: list[np.ndarray] = []
-        self._bytes = 0
-        self._file: Any = None
-        self._path: Path | None = None
+        self._chunks: list[np.ndarray] = []
+        self._path = workdir / "shingles.u32" if workdir is not None else None
+        self._file: Any = open(self._path, "wb") if self._path else None  # noqa: SIM115
 
     def append(self, shingles: np.ndarray, counts: np.ndarray) -> None:
-        self._counts.append(counts.astype(np.int64))
-        if self._file is None and self.workdir is not None and self._bytes > self.budget:
-            self._path = self.workdir / "shingles.u32"
-            self._file = open(self._path, "wb")  # noqa: SIM115 - closed in finish()
-            for chunk in self._chunks:
-                chunk.tofile(self._file)
-            self._chunks = []
+        self._counts.append(np.asarray(counts, dtype=np.int64))
+        data = np.ascontiguousarray(shingles, dtype=np.uint32)
         if self._file is not None:
-            np.ascontiguousarray(shingles, dtype=np.uint32).tofile(self._file)
+            data.tofile(self._file)
         else:
-            self._chunks.append(np.ascontiguousarray(shingles, dtype=np.uint32))
-        self._bytes += shingles.nbytes
+            self._chunks.append(data)
 
     def finish(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(shingles, offsets)`` over all documents (a read-only memory map when spilled)."""
+        """``(shingles, offsets)`` over all documents (a read-only memory map when on disk)."""
         counts = np.concatenate(self._counts) if self._counts else np.zeros(0, np.int64)
         offsets = np.zeros(counts.size + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         if self._file is not None:
             self._file.close()
             self._file = None
-            data = (
-                np.memmap(self._path, dtype=np.uint32, mode="r")
-                if offsets[-1] > 0
-                else np.zeros(0, np.uint32)
-            )
-        else:
-            data = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.uint32)
-            self._chunks = [data]
+            if offsets[-1] > 0:
+                return np.memmap(self._path, dtype=np.uint32, mode="r"), offsets
+            return np.zeros(0, np.uint32), offsets
+        data = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.uint32)
+        self._chunks = [data]
         return data, offsets
 
     @property
@@ -361,7 +352,7 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
         fp.signatures[reps], reps, lsh.bands, lsh.rows, max_bucket=cfg.max_bucket
     )
     if cfg.verify:
-        sims = jaccard_pairs(fp.shingles, fp.shingle_offsets, cand)
+        sims = exact_similarity(fp.shingles, fp.shingle_offsets, cand)
     else:
         sims = estimate_pairs(fp.signatures, cand)
     accepted = cand[sims >= cfg.threshold]
@@ -383,7 +374,7 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
         pairs = np.stack([sel, ref[sel]], axis=1).astype(np.int64)
         self_ref = pairs[:, 0] == pairs[:, 1]
         if cfg.verify:
-            s = jaccard_pairs(fp.shingles, fp.shingle_offsets, pairs)
+            s = exact_similarity(fp.shingles, fp.shingle_offsets, pairs)
         else:
             s = estimate_pairs(fp.signatures, pairs)
         same = (fp.exact[sel] == fp.exact[ref[sel]]).all(axis=1)
@@ -408,4 +399,3 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
         "empty_documents": int((~eligible).sum()),
     }
     return Resolution(lsh, labels, roots, keepers, similarity, reason, removed, counts)
-

@@ -49,7 +49,7 @@ class LSHParams:
 def candidate_probability(
     similarity: float | np.ndarray, bands: int, rows: int
 ) -> float | np.ndarray:
-    """``1 − (1 − s^r)^b``: the probability that a pair of Jaccard similarity ``s`` shares a band."""
+    """``1 − (1 − s^r)^b``: the probability that a pair of similarity ``s`` shares a band."""
     s = np.asarray(similarity, dtype=np.float64)
     p = 1.0 - (1.0 - s**rows) ** bands
     return float(p) if p.ndim == 0 else p
@@ -89,9 +89,7 @@ def lsh_params(
     True
     """
     if not (0.0 < threshold <= 1.0):
-        raise ConfigError(
-            f"threshold must be in (0, 1], got {threshold}", remedy="pass e.g. 0.8"
-        )
+        raise ConfigError(f"threshold must be in (0, 1], got {threshold}", remedy="pass e.g. 0.8")
     if num_perm < 1:
         raise ConfigError(f"num_perm must be ≥ 1, got {num_perm}", remedy="pass e.g. 128")
     total = false_positive_weight + false_negative_weight

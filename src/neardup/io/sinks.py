@@ -58,7 +58,8 @@ class Sink:
     # -- writing ------------------------------------------------------------------------------
     def write_line(self, line: bytes) -> None:
         """Write one JSONL line as is (it must end with a newline)."""
-        assert self._fh is not None  # noqa: S101 - only called for JSONL sinks
+        if self._fh is None:
+            raise OutputError(f"{self.path}: raw lines can only go to a JSONL output")
         self._fh.write(line)
         self.count += 1
 
@@ -66,8 +67,7 @@ class Sink:
         """Write one record."""
         self.count += 1
         if self.format.startswith("jsonl"):
-            assert self._fh is not None  # noqa: S101
-            self._fh.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+            self._fh.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))  # type: ignore[union-attr]
         elif self.format == "csv":
             self._write_csv(record)
         else:
@@ -87,8 +87,7 @@ class Sink:
 
     def _write_csv(self, record: dict[str, Any]) -> None:
         if self._csv is None:
-            assert self._fh is not None  # noqa: S101
-            self._text = io.TextIOWrapper(self._fh, encoding="utf-8", newline="")
+            self._text = io.TextIOWrapper(self._fh, encoding="utf-8", newline="")  # type: ignore[arg-type]
             self._csv = csv.DictWriter(self._text, fieldnames=list(record), extrasaction="raise")
             self._csv.writeheader()
         row = {

@@ -313,7 +313,7 @@ def decode_json_line(line: bytes, source: str, lineno: int) -> tuple[dict[str, A
             f"expected a JSON object, got {type(obj).__name__}",
             path=source,
             line=lineno,
-            remedy="each line must be one object such as {\"id\": ..., \"text\": ...}",
+            remedy='each line must be one object such as {"id": ..., "text": ...}',
         )
     return obj, bad_utf8
 

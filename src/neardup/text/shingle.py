@@ -8,8 +8,8 @@ scripts written without spaces — Chinese, Japanese, Thai and others in
 characters when at least a third of its word characters belong to those scripts.
 
 The kernel reads the UTF-8 bytes of NFKC + case-folded text (see :mod:`neardup.text.normalize`)
-and emits, per document, the normalised text (for the exact-duplicate hash) and the sorted,
-de-duplicated shingle ids (for MinHash and verification).
+and emits, per document, the normalised text (for the exact-duplicate hash) and the shingle ids
+(for MinHash and verification).
 """
 
 from __future__ import annotations
@@ -48,11 +48,29 @@ def _decode(buf: np.ndarray, i: int, end: int) -> tuple[int, int]:
     return 0xFFFD, 1
 
 
-@nb.njit(cache=True, nogil=True)
-def shingle_kernel(buf, offsets, classes, mode, n_word, n_char):  # noqa: PLR0912, PLR0915
-    """Normalise and shingle every document of a batch.
+@nb.njit(inline="always", cache=True)
+def _emit_shingles(th, nt, n, shingles, s):
+    """Write the ids of the n-gram shingles over unit hashes ``th[:nt]`` at ``shingles[s:]``."""
+    if nt == 0:
+        return s
+    width = min(n, nt)
+    for p in range(nt - width + 1):
+        g = _SHINGLE_SEED
+        for q in range(width):
+            g = (g ^ th[p + q]) * _FOLD_PRIME
+        shingles[s] = np.uint32(fmix64(g) >> np.uint64(32))
+        s += 1
+    return s
 
-    Returns ``(norm, norm_offsets, shingles, shingle_offsets, doc_modes, n_tokens)``.
+
+@nb.njit(cache=True, nogil=True)
+def shingle_kernel(buf, offsets, classes, mode, n_word, n_char):
+    """Normalise and shingle every document of a batch in one pass over its bytes.
+
+    Returns ``(norm, norm_offsets, shingles, shingle_offsets, doc_modes, n_tokens)``. Shingle ids
+    come in text order and may repeat; :func:`neardup.verify.sorted_sets` makes sets of them
+    when (and only for the documents where) verification needs sets. MinHash is indifferent to
+    order and repeats.
     """
     n_docs = offsets.size - 1
     total = offsets[-1]
@@ -70,79 +88,60 @@ def shingle_kernel(buf, offsets, classes, mode, n_word, n_char):  # noqa: PLR091
     s = 0  # write position in shingles
     for d in range(n_docs):
         start, end = offsets[d], offsets[d + 1]
-        dmode = mode
-        if dmode == 0:
-            n_wordch = 0
-            n_nosp = 0
-            i = start
-            while i < end:
-                cp, ln = _decode(buf, i, end)
-                c = classes[cp]
-                if c != 0:
-                    n_wordch += 1
-                    if c == 2:
-                        n_nosp += 1
-                i += ln
-            dmode = 2 if (n_wordch > 0 and 3 * n_nosp >= n_wordch) else 1
-        doc_modes[d] = dmode
-        # pass 2: normalised bytes + unit hashes (tokens in word mode, characters in char mode)
+        w0 = w
         nt = 0
-        ntok = 0
+        n_wordch = 0
+        n_nosp = 0
         in_tok = False
         h = _FNV_OFFSET
         i = start
         while i < end:
-            cp, ln = _decode(buf, i, end)
-            if classes[cp] != 0:
+            c0 = buf[i]
+            if c0 < 128:  # ASCII fast path
+                cp = np.int64(c0)
+                ln = 1
+            else:
+                cp, ln = _decode(buf, i, end)
+            cls = classes[cp]
+            if cls != 0:
+                n_wordch += 1
+                if cls == 2:
+                    n_nosp += 1
                 if not in_tok:
-                    if ntok > 0:
+                    if w > w0:
                         norm[w] = 32
                         w += 1
                     in_tok = True
-                    ntok += 1
                     h = _FNV_OFFSET
-                if ln == 1 or cp != 0xFFFD:
-                    for q in range(ln):
-                        norm[w] = buf[i + q]
-                        w += 1
-                        h = (h ^ np.uint64(buf[i + q])) * _FNV_PRIME
-                else:  # invalid byte: write U+FFFD (never a word char, kept for safety)
-                    norm[w] = 0xEF
-                    norm[w + 1] = 0xBF
-                    norm[w + 2] = 0xBD
-                    w += 3
-                if dmode == 2:
-                    th[nt] = fmix64(np.uint64(cp) ^ _FNV_OFFSET)
-                    nt += 1
+                for q in range(ln):
+                    norm[w] = buf[i + q]
+                    w += 1
+                    h = (h ^ np.uint64(buf[i + q])) * _FNV_PRIME
             elif in_tok:
                 in_tok = False
-                if dmode == 1:
-                    th[nt] = fmix64(h)
-                    nt += 1
+                th[nt] = fmix64(h)
+                nt += 1
             i += ln
-        if in_tok and dmode == 1:
+        if in_tok:
             th[nt] = fmix64(h)
             nt += 1
         norm_offsets[d + 1] = w
-        n_tokens[d] = ntok
-        n = n_word if dmode == 1 else n_char
-        s0 = s
-        if nt > 0:
-            width = min(n, nt)
-            for p in range(nt - width + 1):
-                g = _SHINGLE_SEED
-                for q in range(width):
-                    g = (g ^ th[p + q]) * _FOLD_PRIME
-                shingles[s] = np.uint32(fmix64(g) >> np.uint64(32))
-                s += 1
-            # sort + unique in place
-            srt = np.sort(shingles[s0:s])
-            u = s0
-            for q in range(srt.size):
-                if q == 0 or srt[q] != srt[q - 1]:
-                    shingles[u] = srt[q]
-                    u += 1
-            s = u
+        n_tokens[d] = nt
+        char_mode = mode == 2 or (mode == 0 and n_wordch > 0 and 3 * n_nosp >= n_wordch)
+        if char_mode:
+            doc_modes[d] = 2
+            nt = 0
+            i = start
+            while i < end:
+                cp, ln = _decode(buf, i, end)
+                if classes[cp] != 0:
+                    th[nt] = fmix64(np.uint64(cp) ^ _FNV_OFFSET)
+                    nt += 1
+                i += ln
+            s = _emit_shingles(th, nt, n_char, shingles, s)
+        else:
+            doc_modes[d] = 1
+            s = _emit_shingles(th, nt, n_word, shingles, s)
         shingle_offsets[d + 1] = s
     return norm[:w], norm_offsets, shingles[:s], shingle_offsets, doc_modes, n_tokens
 
@@ -151,8 +150,9 @@ def shingle_kernel(buf, offsets, classes, mode, n_word, n_char):  # noqa: PLR091
 class ShingleBatch:
     """Shingled documents of one batch.
 
-    ``shingles[shingle_offsets[d]:shingle_offsets[d+1]]`` are document ``d``'s sorted unique
-    shingle ids; ``norm[norm_offsets[d]:norm_offsets[d+1]]`` its normalised UTF-8 text.
+    ``shingles[shingle_offsets[d]:shingle_offsets[d+1]]`` are document ``d``'s shingle ids in
+    text order (:meth:`shingle_set` gives the set); ``norm[norm_offsets[d]:norm_offsets[d+1]]``
+    is its normalised UTF-8 text.
     ``modes[d]`` is 1 (word shingles) or 2 (character shingles).
     """
 
@@ -170,7 +170,8 @@ class ShingleBatch:
         return bytes(self.norm[self.norm_offsets[d] : self.norm_offsets[d + 1]]).decode("utf-8")
 
     def shingle_set(self, d: int) -> np.ndarray:
-        return self.shingles[self.shingle_offsets[d] : self.shingle_offsets[d + 1]]
+        """Sorted unique shingle ids of document ``d``."""
+        return np.unique(self.shingles[self.shingle_offsets[d] : self.shingle_offsets[d + 1]])
 
 
 def encode_batch(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -194,7 +195,9 @@ def shingle_batch(
     return ShingleBatch(*out)
 
 
-def shingle_set(text: str, *, ngram: int = 5, char_ngram: int = 5, mode: str = "auto") -> np.ndarray:
+def shingle_set(
+    text: str, *, ngram: int = 5, char_ngram: int = 5, mode: str = "auto"
+) -> np.ndarray:
     """Sorted unique shingle ids of one text."""
     batch = shingle_batch([text], ngram=ngram, char_ngram=char_ngram, mode=mode)
-    return batch.shingle_set(0).copy()
+    return batch.shingle_set(0)
