@@ -121,7 +121,7 @@ def dedup(
         bar = _progress(progress, total_bytes if fmt.startswith("jsonl") else 0, "write")
         try:
             write_documents(sources, fp, res, outputs, reason_names=REASON_NAMES, progress=bar)
-            write_clusters(fp, res, outputs.clusters)
+            write_clusters(fp, res, outputs.clusters, reason_names=REASON_NAMES)
             clock.record("write", t)
             stats = _stats(cfg, fp, res, sources, fmt, clock)
             written = outputs.commit(stats)

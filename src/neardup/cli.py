@@ -128,7 +128,23 @@ def dedup_cmd(
         extra.append(f"{s['empty_documents']:,} empty documents kept as they are")
     if extra:
         click.echo("  " + " · ".join(extra))
+    _print_clusters(Path(result.outputs["clusters"]), limit=10)
     click.echo("  outputs: " + ", ".join(result.outputs.values()))
+
+
+def _print_clusters(path: Path, limit: int) -> None:
+    """The first clusters of a run: what was kept and what each removed copy duplicated."""
+    with open(path, "rb") as fh:
+        for n, line in enumerate(fh):
+            if n == limit:
+                click.echo("  …")
+                break
+            c = orjson.loads(line)
+            kept = c["kept_id"] if c["kept_id"] is not None else "(none kept)"
+            gone = ", ".join(
+                f"{r['id']} ({r['reason']}, J={r['similarity']:.3f})" for r in c["removed"]
+            )
+            click.echo(f"  cluster {c['cluster_id']}: kept {kept}; removed {gone}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -152,8 +152,10 @@ def _decode(raw: bytes | None, src: Source, line: Any) -> dict[str, Any]:
     return record
 
 
-def write_clusters(fp: Any, res: Any, sink: Sink) -> None:
-    """One line per cluster: id, members (input order), kept id, min/max similarity."""
+def write_clusters(fp: Any, res: Any, sink: Sink, *, reason_names: dict[int, str]) -> None:
+    """One line per cluster: id, size, kept id, members (input order), min/max similarity of
+    the removed members to the kept one, and each removed member with its similarity and
+    reason."""
     labels = res.labels
     members_idx = np.flatnonzero(labels >= 0)
     order = np.argsort(labels[members_idx], kind="stable")
@@ -163,7 +165,8 @@ def write_clusters(fp: Any, res: Any, sink: Sink) -> None:
     for group in np.split(members_idx, bounds) if members_idx.size else []:
         c = int(labels[group[0]])
         keeper = int(res.keepers[c])
-        sims = res.similarity[group][res.removed[group]]
+        gone = group[res.removed[group]]
+        sims = res.similarity[gone]
         sink.write_line(
             orjson.dumps(
                 {
@@ -173,6 +176,14 @@ def write_clusters(fp: Any, res: Any, sink: Sink) -> None:
                     "members": [fp.ids[i] for i in group.tolist()],
                     "min_similarity": round(float(sims.min()), 6),
                     "max_similarity": round(float(sims.max()), 6),
+                    "removed": [
+                        {
+                            "id": fp.ids[i],
+                            "similarity": round(float(res.similarity[i]), 6),
+                            "reason": reason_names[int(res.reason[i])],
+                        }
+                        for i in gone.tolist()
+                    ],
                 },
                 option=orjson.OPT_APPEND_NEWLINE,
             )
