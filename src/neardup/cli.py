@@ -7,7 +7,9 @@ and exits with the error's code: 2 for bad parameters, 3 for bad input, 4 for ou
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -147,8 +149,16 @@ def _print_clusters(path: Path, limit: int) -> None:
             click.echo(f"  cluster {c['cluster_id']}: kept {kept}; removed {gone}")
 
 
+def _terminate(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``neardup`` command."""
+    """Entry point of the ``neardup`` command.
+
+    SIGTERM is handled like Ctrl-C, so a killed run also removes its temporary files."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(args=argv, prog_name="neardup", standalone_mode=False)
     except click.exceptions.Abort:

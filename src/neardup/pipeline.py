@@ -348,9 +348,7 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
     n = len(fp)
     eligible = np.diff(fp.shingle_offsets) > 0  # empty documents are never duplicates
     ex_edges, reps = exact_groups(fp.exact, eligible)
-    cand = candidate_pairs(
-        fp.signatures[reps], reps, lsh.bands, lsh.rows, max_bucket=cfg.max_bucket
-    )
+    cand = candidate_pairs(fp.signatures, reps, lsh.bands, lsh.rows, max_bucket=cfg.max_bucket)
     if cfg.verify:
         sims = exact_similarity(fp.shingles, fp.shingle_offsets, cand)
     else:

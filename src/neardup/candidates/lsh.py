@@ -122,18 +122,19 @@ def lsh_params(
 
 
 @nb.njit(cache=True, nogil=True)
-def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """One 64-bit key per (document, band): a hash of the band's ``rows`` slots.
-
-    Distinct bands of equal content get distinct keys because the band number is hashed in."""
-    n = signatures.shape[0]
+def band_keys(signatures: np.ndarray, members: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """One 64-bit key per (band, member): a hash of the band's ``rows`` slots of
+    ``signatures[members[m]]``. The band number is hashed in, so equal slot values in different
+    bands give different keys."""
+    n = members.size
     out = np.empty((bands, n), dtype=np.uint64)
-    for d in range(n):
+    for m in range(n):
+        d = members[m]
         for bnd in range(bands):
             h = fmix64(np.uint64(bnd) + np.uint64(0x9E3779B97F4A7C15))
             for r in range(rows):
                 h = fmix64(h ^ np.uint64(signatures[d, bnd * rows + r]))
-            out[bnd, d] = h
+            out[bnd, m] = h
     return out
 
 
@@ -188,21 +189,22 @@ def candidate_pairs(
     *,
     max_bucket: int = 256,
 ) -> np.ndarray:
-    """Candidate pairs among the documents ``members`` (global ordinals) whose ``signatures``
+    """Candidate pairs among the documents ``members`` (ordinals, rows of ``signatures``) that
     share at least one band. Returns an ``(m, 2)`` int64 array of ``a < b``, sorted, unique.
     """
-    if signatures.shape[0] < 2:
+    if members.size < 2:
         return np.empty((0, 2), dtype=np.int64)
     if int(members.max(initial=0)) >= 2**32:
         raise ConfigError(
             "more than 2^32 documents in one candidate stage",
             remedy="split the corpus or use the Spark executor",
         )
-    keys = band_keys(np.ascontiguousarray(signatures), bands, rows)
+    members = np.ascontiguousarray(members, dtype=np.int64)
+    keys = band_keys(np.ascontiguousarray(signatures), members, bands, rows)
     found = []
     for bnd in range(bands):
         order = np.argsort(keys[bnd], kind="stable")
-        found.append(_bucket_pairs(keys[bnd], order, members.astype(np.int64), max_bucket))
+        found.append(_bucket_pairs(keys[bnd], order, members, max_bucket))
     packed = np.unique(np.concatenate(found)) if found else np.empty(0, np.uint64)
     pairs = np.empty((packed.size, 2), dtype=np.int64)
     pairs[:, 0] = (packed >> np.uint64(32)).astype(np.int64)
