@@ -157,8 +157,17 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``neardup`` command.
 
     SIGTERM is handled like Ctrl-C, so a killed run also removes its temporary files."""
+    previous = None
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate)
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _run(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="neardup", standalone_mode=False)
     except click.exceptions.Abort:
