@@ -15,7 +15,7 @@ import numpy as np
 
 from neardup import __version__
 from neardup.config import DedupConfig
-from neardup.errors import ConfigError, OutputError
+from neardup.errors import ConfigError, DuplicateIdError, OutputError
 from neardup.executors.local import LocalExecutor
 from neardup.io.artifacts import OutputSet, default_output_format, write_clusters, write_documents
 from neardup.io.sources import RawBatch, open_source
@@ -23,6 +23,7 @@ from neardup.params import parameter_report
 from neardup.pipeline import (
     REASON_NAMES,
     Fingerprints,
+    ShingleStore,
     StageClock,
     StageParams,
     choose_lsh,
@@ -207,16 +208,12 @@ def find_duplicates(
     params = StageParams.from_config(cfg.with_(keep="first"))
     fp = Fingerprints()
     if rows:
-        from neardup.pipeline import ShingleStore
-
         bf = fingerprint_batch(RawBatch("<memory>", "row", list(enumerate(rows, 1))), params)
         if bf.errors:
             raise bf.errors[0]
         seen: set[str] = set()
         for rid in bf.ids:
             if str(rid) in seen:
-                from neardup.errors import DuplicateIdError
-
                 raise DuplicateIdError(
                     f"id '{rid}' appears twice", remedy="give every document its own id"
                 )

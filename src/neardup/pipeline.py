@@ -310,11 +310,7 @@ class Resolution:
 def choose_lsh(cfg: DedupConfig) -> LSHParams:
     """The banding for a config: explicit bands/rows, or :func:`lsh_params`."""
     if cfg.bands is not None and cfg.rows is not None:
-        base = lsh_params(cfg.threshold, cfg.num_perm)
-        from neardup.candidates.lsh import _areas
-
-        fp_area, fn_area = _areas(cfg.threshold, cfg.bands, cfg.rows)
-        return LSHParams(cfg.bands, cfg.rows, base.num_perm, cfg.threshold, fp_area, fn_area)
+        return LSHParams.of(cfg.threshold, cfg.bands, cfg.rows, cfg.num_perm)
     if cfg.verify:
         return lsh_params(cfg.threshold, cfg.num_perm, recall_at_threshold=VERIFIED_RECALL)
     return lsh_params(cfg.threshold, cfg.num_perm)

@@ -41,6 +41,12 @@ class LSHParams:
     false_positive_area: float
     false_negative_area: float
 
+    @classmethod
+    def of(cls, threshold: float, bands: int, rows: int, num_perm: int) -> LSHParams:
+        """Explicit banding, with its false-positive and false-negative areas."""
+        fp, fn = _areas(threshold, bands, rows)
+        return cls(bands, rows, num_perm, threshold, fp, fn)
+
     def probability(self, similarity: float | np.ndarray) -> float | np.ndarray:
         """P(candidate | similarity) under this banding."""
         return candidate_probability(similarity, self.bands, self.rows)
@@ -117,8 +123,7 @@ def lsh_params(
                 key = (0.0 if reach else 1.0, round(fp if reach else -p_t, 12), -(b * r), b)
             if best_key is None or key < best_key:
                 best_key, bands, rows = key, b, r
-    fp, fn = _areas(threshold, bands, rows)
-    return LSHParams(bands, rows, num_perm, threshold, fp, fn)
+    return LSHParams.of(threshold, bands, rows, num_perm)
 
 
 @nb.njit(cache=True, nogil=True)
