@@ -7,9 +7,11 @@ Shingles (this must match neardup's definition):
 * shingles = tuples of ``n`` consecutive tokens; a document with 1..n-1 tokens has exactly one
   shingle (all of its tokens); a document without tokens has no shingles and is never paired.
 
-Every distinct shingle gets an exact integer id (no hashing: k-gram ids are built by repeatedly
-numbering distinct ``(k-1-gram id, next token id)`` pairs with ``np.unique``), each document is a
-sorted unique id array, and all pairs with Jaccard >= t are found exactly by an all-pairs
+Every distinct shingle gets an exact integer id: token strings are numbered with a dict, n-grams of
+token ids are sorted by a 64-bit hash and equal-hash neighbours are compared token by token, so a
+collision can never merge two shingles (if one occurs, ids are rebuilt collision-free by numbering
+distinct ``(k-1-gram id, next token id)`` pairs n-1 times).  Each document is a sorted unique id
+array, and all pairs with Jaccard >= t are found exactly by an all-pairs
 similarity join: ids are ordered by global document frequency (rarest first), only the prefix of
 length ``|x| - ceil(t|x|) + 1`` of each document is indexed, the length filter ``t|x| <= |y|``
 prunes, and every candidate is verified by an exact sorted-array intersection.  Thresholds are
@@ -26,17 +28,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
-import io
 import json
 import os
-import re
 import shutil
 import sys
 import time
-import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from multiprocessing import get_context
@@ -44,58 +42,10 @@ from pathlib import Path
 
 import numpy as np
 from numba import njit
-
-try:
-    import orjson
-
-    _loads = orjson.loads
-except ImportError:  # pragma: no cover - orjson is a project dependency
-    _loads = json.loads
+from shingles import iter_line_batches, loads, tokenize
 
 GT_VERSION = 1
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parent / "data" / "cache"
-_TOKEN_RE = re.compile(r"\w+")
-_BATCH_LINES = 2000
-
-
-# ---------------------------------------------------------------------------------------------
-# Tokenisation (shared with peers.py)
-# ---------------------------------------------------------------------------------------------
-
-
-def tokenize(text: str) -> list[str]:
-    """NFKC-normalise, casefold and split ``text`` into ``\\w+`` tokens."""
-    return _TOKEN_RE.findall(unicodedata.normalize("NFKC", text).casefold())
-
-
-def shingle_strings(tokens: list[str], n: int) -> list[str]:
-    """Word n-gram shingles as space-joined strings (a 1..n-1 token doc gives one shingle)."""
-    if not tokens:
-        return []
-    if len(tokens) < n:
-        return [" ".join(tokens)]
-    return [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
-
-
-def open_text(path: Path) -> io.TextIOBase:
-    """Open a JSONL or JSONL.gz file for reading text."""
-    if str(path).endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")  # noqa: SIM115 - returned to the caller
-
-
-def iter_line_batches(path: Path, size: int = _BATCH_LINES) -> Iterator[list[str]]:
-    """Yield the non-empty lines of a JSONL(.gz) file in batches."""
-    batch: list[str] = []
-    with open_text(path) as fh:
-        for line in fh:
-            if line.strip():
-                batch.append(line)
-                if len(batch) >= size:
-                    yield batch
-                    batch = []
-    if batch:
-        yield batch
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,7 +61,7 @@ def _tokenize_batch(lines: list[str]) -> tuple[list[str], list[str], np.ndarray,
     lengths: list[int] = []
     setdefault = vocab.setdefault
     for line in lines:
-        rec = _loads(line)
+        rec = loads(line)
         ids.append(str(rec["id"]))
         toks = tokenize(rec.get("text") or "")
         flat.extend([setdefault(t, len(vocab)) for t in toks])
@@ -165,10 +115,71 @@ def tokenize_corpus(path: Path, workers: int) -> TokenizedCorpus:
 # ---------------------------------------------------------------------------------------------
 
 
-def _dense_ids(keys: np.ndarray) -> tuple[np.ndarray, int]:
-    """Number the distinct values of ``keys`` 0..k-1 (in sorted order); return (ids, k)."""
-    uniq, inv = np.unique(keys, return_inverse=True)
-    return inv.astype(np.int64, copy=False).reshape(-1), len(uniq)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_MULT = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _dense_from_sorted(sorted_keys: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Given keys sorted by ``order``, number equal keys 0..k-1 in sorted order."""
+    new_run = np.empty(len(sorted_keys), np.bool_)
+    if len(sorted_keys):
+        new_run[0] = True
+        np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new_run[1:])
+    ids = np.empty(len(sorted_keys), np.int64)
+    ids[order] = np.cumsum(new_run) - 1
+    return ids
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` via a plain sort (numpy 2's ``np.unique`` is much slower on uint64)."""
+    s = np.sort(values)
+    if len(s) < 2:
+        return s
+    keep = np.empty(len(s), np.bool_)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
+def _ngram_ids_iterative(toks: np.ndarray, pos: np.ndarray, n: int) -> np.ndarray:
+    """Exact n-gram ids by numbering distinct ``(k-1-gram id, next token)`` pairs n-1 times."""
+    gram = toks[pos].astype(np.int64)
+    for k in range(1, n):
+        key = (gram.astype(np.uint64) << np.uint64(32)) | toks[pos + k].astype(np.uint64)
+        order = np.argsort(key)
+        gram = _dense_from_sorted(key[order], order)
+    return gram
+
+
+def ngram_ids(toks: np.ndarray, pos: np.ndarray, n: int) -> np.ndarray:
+    """Exact ids of the n-grams of ``toks`` starting at ``pos`` (equal ids <=> equal n-grams).
+
+    A 64-bit rolling hash is sorted once; equal-hash neighbours are then compared token by
+    token, so a hash collision is detected (never silently merged) and triggers the slower,
+    collision-free iterative numbering instead.
+    """
+    h = np.zeros(len(pos), np.uint64)
+    for k in range(n):
+        h ^= toks[pos + k].astype(np.uint64) + np.uint64(k + 1)
+        h *= _MULT
+        h ^= h >> np.uint64(31)
+    h ^= h >> np.uint64(30)
+    h *= _MIX1
+    h ^= h >> np.uint64(27)
+    h *= _MIX2
+    h ^= h >> np.uint64(31)
+    order = np.argsort(h)
+    hs = h[order]
+    del h
+    same = np.flatnonzero(hs[1:] == hs[:-1])
+    if len(same):
+        pa, pb = pos[order[same]], pos[order[same + 1]]
+        for k in range(n):
+            if np.any(toks[pa + k] != toks[pb + k]):
+                print("ground truth: 64-bit hash collision, using exact ids", file=sys.stderr)
+                return _ngram_ids_iterative(toks, pos, n)
+    return _dense_from_sorted(hs, order)
 
 
 @dataclass
@@ -196,11 +207,7 @@ def build_shingle_sets(corpus: TokenizedCorpus, n: int) -> ShingleSets:
     del starts, within
 
     toks = corpus.tokens
-    gram = toks[pos].astype(np.int64)
-    for k in range(1, n):
-        key = (gram.astype(np.uint64) << np.uint64(32)) | toks[pos + k].astype(np.uint64)
-        gram, _ = _dense_ids(key)
-        del key
+    gram = ngram_ids(toks, pos, n)
     del pos
     n_ngrams = int(gram.max()) + 1 if len(gram) else 0
 
@@ -223,7 +230,7 @@ def build_shingle_sets(corpus: TokenizedCorpus, n: int) -> ShingleSets:
     gram = np.concatenate([gram, short_gram])
 
     # Unique (doc, shingle) entries, then document frequencies and rarest-first ranks.
-    packed = np.unique((doc_of.astype(np.uint64) << np.uint64(32)) | gram.astype(np.uint64))
+    packed = sorted_unique((doc_of.astype(np.uint64) << np.uint64(32)) | gram.astype(np.uint64))
     del doc_of, gram
     doc_of = (packed >> np.uint64(32)).astype(np.int64)
     gram = (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)
@@ -340,7 +347,7 @@ def all_pairs(sets: ShingleSets, threshold: float) -> tuple[np.ndarray, np.ndarr
     n_cand = _emit_pairs(bounds, pdocs, sizes, p, q, np.zeros(0, np.uint64))
     cand = np.empty(n_cand, np.uint64)
     _emit_pairs(bounds, pdocs, sizes, p, q, cand)
-    cand = np.unique(cand)
+    cand = sorted_unique(cand)
     left = (cand >> np.uint64(32)).astype(np.int64)
     right = (cand & np.uint64(0xFFFFFFFF)).astype(np.int64)
     inter = np.zeros(len(cand), np.int64)
@@ -348,9 +355,9 @@ def all_pairs(sets: ShingleSets, threshold: float) -> tuple[np.ndarray, np.ndarr
     left, right, inter = left[keep], right[keep], inter[keep]
     union = sizes[left] + sizes[right] - inter
     stats = {
-        "prefix_entries": int(len(pdocs)),
+        "prefix_entries": len(pdocs),
         "candidates_raw": int(n_cand),
-        "candidates": int(len(cand)),
+        "candidates": len(cand),
     }
     return left, right, inter / union, stats
 
@@ -393,10 +400,10 @@ def compute(corpus: Path, threshold: float, ngram: int, workers: int, out: Path)
         "ngram": ngram,
         "docs": len(ids),
         "docs_with_shingles": int((np.diff(sets.indptr) > 0).sum()),
-        "tokens": int(len(tok.tokens)),
+        "tokens": len(tok.tokens),
         "vocab": tok.vocab_size,
         "distinct_shingles": sets.n_shingles,
-        "shingle_entries": int(len(sets.indices)),
+        "shingle_entries": len(sets.indices),
         "pairs": len(rows),
         "pairs_exact_1": sum(1 for r in rows if r[2] >= 1.0),
         **join_stats,
@@ -436,7 +443,7 @@ def read_pairs(path: Path) -> Iterable[tuple[str, str, float]]:
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             if line.strip():
-                rec = _loads(line)
+                rec = loads(line)
                 yield rec["a"], rec["b"], rec["jaccard"]
 
 

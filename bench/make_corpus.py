@@ -141,9 +141,9 @@ _ARTICLE_LINE = re.compile(r"\b(writes|wrote|In article|In message|says:)\b", re
 _SENT_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(]?[A-Z])")
 _BAD_CHARS = re.compile(r"[@|<>_=*#~^\\{}\[\]\t]|://|\.\.\.|--")
 _WORD = re.compile(r"[A-Za-z]+")
-_ABBREVIATIONS = frozenset(
-    "mr mrs ms dr st jr sr inc co corp ltd no vs gen gov sen rep prof jan feb mar apr jun jul "
-    "aug sep sept oct nov dec mt ft u.s u.k e.g i.e etc fig".split()
+_ABBREVIATIONS: frozenset[str] = frozenset(
+    """mr mrs ms dr st jr sr inc co corp ltd no vs gen gov sen rep prof jan feb mar apr jun jul
+    aug sep sept oct nov dec mt ft u.s u.k e.g i.e etc fig""".split()  # noqa: SIM905
 )
 
 
