@@ -97,6 +97,36 @@ class DedupConfig:
     def __post_init__(self) -> None:
         if isinstance(self.keep, str):
             object.__setattr__(self, "keep", KeepPolicy.parse(self.keep))
+        if not isinstance(self.keep, KeepPolicy):
+            raise ConfigError(
+                f"keep must be a policy name, got {self.keep!r}", remedy="pass e.g. 'first'"
+            )
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, int | float):
+            raise ConfigError(
+                f"threshold must be a number, got {self.threshold!r}",
+                remedy="pass a Jaccard similarity such as 0.8 (not a string)",
+            )
+        for name in ("verify",):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(
+                    f"{name} must be true or false, got {getattr(self, name)!r}",
+                    remedy=f"write {name} = true or {name} = false",
+                )
+        for name in ("seed", "bands", "rows"):
+            value = getattr(self, name)
+            if value is None and name != "seed":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(
+                    f"{name} must be a non-negative integer, got {value!r}",
+                    remedy=f"pass --{name} with a whole number of 0 or more",
+                )
+        for name in ("text_field", "id_field", "shingle", "on_error"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(
+                    f"{name} must be a string, got {getattr(self, name)!r}",
+                    remedy=f"write {name} as a quoted string",
+                )
         if not (0.0 < float(self.threshold) <= 1.0):
             raise ConfigError(
                 f"threshold must be in (0, 1], got {self.threshold}",
@@ -105,10 +135,12 @@ class DedupConfig:
         for name in ("num_perm", "ngram", "char_ngram", "batch_size", "max_bucket"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(
-                    f"{name} must be a positive integer, got {value!r}",
-                    remedy=f"pass --{name.replace('_', '-')} with a value of 1 or more",
+                where = (
+                    "set max_bucket in the config file to 1 or more"
+                    if name == "max_bucket"
+                    else f"pass --{name.replace('_', '-')} with a value of 1 or more"
                 )
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}", remedy=where)
         if self.num_perm > 1024:
             raise ConfigError(
                 f"num_perm={self.num_perm} is more than 1024",

@@ -153,6 +153,12 @@ class ShingleStore:
         self._chunks = [data]
         return data, offsets
 
+    def close(self) -> None:
+        """Close the file without finishing (after a failed run)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
     @property
     def spilled(self) -> bool:
         return self._path is not None
@@ -218,25 +224,54 @@ def scan(
 ) -> Fingerprints:
     """Fingerprint every document of every source (first pass over the inputs)."""
     params = StageParams.from_config(cfg)
-    fp = Fingerprints()
-    store = ShingleStore(workdir)
-    seen: dict[str, int] = {}
-    lengths, exact, sigs, modes, ntok = [], [], [], [], []
-    names = [s.name for s in sources]
 
     def raw_batches():
         for src in sources:
             yield from src.batches(cfg.batch_size, progress)
 
+    store = ShingleStore(workdir)
+    try:
+        return _gather(
+            executor.map(fingerprint_batch, raw_batches(), params),
+            store,
+            cfg,
+            [s.name for s in sources],
+        )
+    except BaseException:
+        store.close()
+        raise
+
+
+def _record_error(fp: Fingerprints, source: str, line: Any, err: InputError) -> None:
+    fp.skipped.append((source, line))
+    if len(fp.error_messages) < 20:
+        fp.error_messages.append(str(err).splitlines()[0])
+
+
+def _select(bf: BatchFingerprints, keep: np.ndarray) -> None:
+    """Drop the rows of a batch whose ``keep`` is false (records skipped after fingerprinting)."""
+    sel = np.flatnonzero(keep)
+    starts = np.concatenate([[0], np.cumsum(bf.shingle_counts)])
+    parts = [bf.shingles[starts[i] : starts[i + 1]] for i in sel]
+    bf.shingles = np.concatenate(parts) if parts else np.zeros(0, np.uint32)
+    bf.shingle_counts = bf.shingle_counts[sel]
+    for name in ("lengths", "exact", "signatures", "modes", "n_tokens"):
+        setattr(bf, name, getattr(bf, name)[sel])
+
+
+def _gather(batches: Any, store: ShingleStore, cfg: DedupConfig, names: list[str]) -> Fingerprints:
+    """Collect batch fingerprints in input order, enforcing unique ids and the error policy."""
+    fp = Fingerprints()
+    seen: dict[str, int] = {}
     source_index = {name: i for i, name in enumerate(names)}
-    for bf in executor.map(fingerprint_batch, raw_batches(), params):
-        if bf.errors:
-            if cfg.on_error == "raise":
-                raise bf.errors[0]
-            for err in bf.errors:
-                fp.skipped.append((bf.source, err.line))
-                if len(fp.error_messages) < 20:
-                    fp.error_messages.append(str(err).splitlines()[0])
+    parts: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("lengths", "exact", "signatures", "modes", "n_tokens")
+    }
+    for bf in batches:
+        if bf.errors and cfg.on_error == "raise":
+            raise bf.errors[0]
+        for err in bf.errors:
+            _record_error(fp, bf.source, err.line, err)
         fp.invalid_utf8 += bf.invalid_utf8
         keep = np.ones(len(bf.ids), dtype=bool)
         sidx = source_index[bf.source]
@@ -256,9 +291,7 @@ def scan(
                 if cfg.on_error == "raise":
                     raise err
                 keep[k] = False
-                fp.skipped.append((bf.source, line))
-                if len(fp.error_messages) < 20:
-                    fp.error_messages.append(str(err).splitlines()[0])
+                _record_error(fp, bf.source, line, err)
                 continue
             seen[key] = len(fp.ids)
             fp.ids.append(rid)
@@ -266,25 +299,19 @@ def scan(
             fp.lines.append(line)
             fp.keep_values.append(bf.keep_values[k])
         if not keep.all():
-            sel = np.flatnonzero(keep)
-            starts = np.concatenate([[0], np.cumsum(bf.shingle_counts)])
-            parts = [bf.shingles[starts[i] : starts[i + 1]] for i in sel]
-            bf.shingles = np.concatenate(parts) if parts else np.zeros(0, np.uint32)
-            bf.shingle_counts = bf.shingle_counts[sel]
-            for name in ("lengths", "exact", "signatures", "modes", "n_tokens"):
-                setattr(bf, name, getattr(bf, name)[sel])
+            _select(bf, keep)
         store.append(bf.shingles, bf.shingle_counts)
-        lengths.append(bf.lengths)
-        exact.append(bf.exact)
-        sigs.append(bf.signatures)
-        modes.append(bf.modes)
-        ntok.append(bf.n_tokens)
-    k = cfg.num_perm
-    fp.lengths = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
-    fp.exact = np.concatenate(exact) if exact else np.zeros((0, 2), np.uint64)
-    fp.signatures = np.concatenate(sigs) if sigs else np.zeros((0, k), np.uint32)
-    fp.modes = np.concatenate(modes) if modes else np.zeros(0, np.uint8)
-    fp.n_tokens = np.concatenate(ntok) if ntok else np.zeros(0, np.int64)
+        for name, chunks in parts.items():
+            chunks.append(getattr(bf, name))
+    empty = {
+        "lengths": np.zeros(0, np.int64),
+        "exact": np.zeros((0, 2), np.uint64),
+        "signatures": np.zeros((0, cfg.num_perm), np.uint32),
+        "modes": np.zeros(0, np.uint8),
+        "n_tokens": np.zeros(0, np.int64),
+    }
+    for name, chunks in parts.items():
+        setattr(fp, name, np.concatenate(chunks) if chunks else empty[name])
     fp.shingles, fp.shingle_offsets = store.finish()
     fp.shingles_spilled = store.spilled
     return fp
@@ -358,9 +385,11 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
     ref = np.full(n, -1, dtype=np.int64)
     ref_of_cluster = np.where(keepers >= 0, keepers, roots)
     ref[in_cluster] = ref_of_cluster[labels[in_cluster]]
-    removed = in_cluster & (np.arange(n) != keepers[np.maximum(labels, 0)])
     if cfg.keep.kind == "none":
         removed = in_cluster.copy()
+    else:
+        removed = np.zeros(n, dtype=bool)
+        removed[in_cluster] = np.flatnonzero(in_cluster) != keepers[labels[in_cluster]]
     similarity = np.full(n, np.nan, dtype=np.float64)
     reason = np.zeros(n, dtype=np.uint8)
     sel = np.flatnonzero(removed)

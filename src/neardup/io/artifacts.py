@@ -18,7 +18,7 @@ import orjson
 
 from neardup.errors import InputError
 from neardup.io.sinks import Sink, open_sink, write_json_atomic
-from neardup.io.sources import Source, decode_json_line
+from neardup.io.sources import Source, decode_json_line, jsonl_lines
 
 ADDED_FIELDS = ("kept_id", "cluster_id", "similarity", "reason")
 EXTENSIONS = {
@@ -50,8 +50,8 @@ def default_output_format(sources: list[Source]) -> str:
 def _iter_records(src: Source) -> Iterator[tuple[Any, bytes | None, dict[str, Any] | None]]:
     """``(line, raw_line, record)`` for every record of a source, in the order of the scan."""
     if src.format == "jsonl":
-        for batch in src.batches(4096):
-            for line, payload in batch.items:
+        for batch in src.batches(1024):
+            for line, payload in jsonl_lines(batch):
                 yield line, payload, None
     elif src.format == "txt":
         for batch in src.batches(256):
@@ -103,7 +103,8 @@ def write_documents(
 ) -> None:
     """Second pass: route every accepted record to kept or removed, in input order."""
     skipped = set(fp.skipped)
-    raw_ok = outputs.kept.format.startswith("jsonl") and fp.invalid_utf8 == 0
+    raw_ok = outputs.kept.format.startswith("jsonl")
+    check_utf8 = fp.invalid_utf8 > 0
     kept_ids = fp.ids
     ordinal = 0
     for src in sources:
@@ -122,8 +123,8 @@ def write_documents(
             x = ordinal
             ordinal += 1
             if not res.removed[x]:
-                if raw is not None and raw_ok:
-                    outputs.kept.write_line(raw if raw.endswith(b"\n") else raw + b"\n")
+                if raw is not None and raw_ok and not (check_utf8 and _needs_repair(raw)):
+                    outputs.kept.write_line(raw + b"\n")
                 else:
                     outputs.kept.write(record if record is not None else _decode(raw, src, line))
                 continue
@@ -145,6 +146,15 @@ def write_documents(
             rec["similarity"] = round(float(res.similarity[x]), 6)
             rec["reason"] = reason_names[int(res.reason[x])]
             outputs.removed.write(rec)
+
+
+def _needs_repair(raw: bytes) -> bool:
+    """Whether a line was repaired when read (invalid UTF-8 or lone surrogates)."""
+    try:
+        orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return True
+    return False
 
 
 def _decode(raw: bytes | None, src: Source, line: Any) -> dict[str, Any]:

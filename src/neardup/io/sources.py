@@ -12,9 +12,11 @@ document per ``.txt`` file with the path relative to the directory as id.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -27,6 +29,16 @@ import orjson
 from neardup.errors import InputError, RecordTypeError
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+_COUNTING_REPLACE = "neardup-count-replace"
+_REPLACED = [0]  # invalid byte sequences replaced since the last CSV row (read on one thread)
+
+
+def _count_and_replace(exc: UnicodeError) -> tuple[str, int]:
+    _REPLACED[0] += 1
+    return "\ufffd", exc.end  # type: ignore[attr-defined]
+
+
+codecs.register_error(_COUNTING_REPLACE, _count_and_replace)
 FORMAT_OF_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
 
 
@@ -43,13 +55,15 @@ class FieldSpec:
 class RawBatch:
     """Undecoded records of one source: ``items`` are ``(line, payload)`` pairs.
 
-    ``kind`` says how to parse the payloads: ``jsonl`` (bytes of one line), ``row`` (a dict), or
-    ``txt`` (the bytes of a whole file, ``line`` is its relative path).
+    ``kind`` says how to parse the payloads: ``jsonl`` (a block of whole lines, ``line`` is the
+    number of its first line; see :func:`jsonl_lines`), ``row`` (a dict), or ``txt`` (the bytes
+    of a whole file, ``line`` is its relative path).
     """
 
     source: str
     kind: str
     items: list[tuple[Any, Any]]
+    invalid_utf8: int = 0
 
 
 @dataclass(slots=True)
@@ -178,20 +192,29 @@ class Source:
             last[0] = pos
 
     def _jsonl_batches(self, batch_size: int, progress: Any) -> Iterator[RawBatch]:
+        """Blocks of whole lines (about ``batch_size`` × 4 KiB each); the worker that parses a
+        block also splits it, so this loop only reads and counts newlines."""
         fh, counter = open_binary(self.path)
         last = [0]
+        block_bytes = max(1, batch_size) * 4096
+        lineno = 1  # number of the first line of the next block
+        tail = b""
         try:
-            items: list[tuple[Any, Any]] = []
-            for lineno, line in enumerate(fh, start=1):
-                if not line.strip():
+            while True:
+                chunk = fh.read(block_bytes)
+                if not chunk:
+                    break
+                data = tail + chunk
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    tail = data
                     continue
-                items.append((lineno, line))
-                if len(items) >= batch_size:
-                    self._advance(progress, counter.consumed, last)
-                    yield RawBatch(self.name, "jsonl", items)
-                    items = []
-            if items:
-                yield RawBatch(self.name, "jsonl", items)
+                block, tail = data[:cut], data[cut:]
+                self._advance(progress, counter.consumed, last)
+                yield RawBatch(self.name, "jsonl", [(lineno, block)])
+                lineno += block.count(b"\n")
+            if tail.strip():
+                yield RawBatch(self.name, "jsonl", [(lineno, tail)])
             self._advance(progress, counter.consumed, last)
         except (OSError, EOFError) as exc:
             raise InputError(
@@ -206,11 +229,16 @@ class Source:
         fh, counter = open_binary(self.path)
         last = [0]
         csv.field_size_limit(sys.maxsize)
-        text = io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline="")
+        text = io.TextIOWrapper(fh, encoding="utf-8", errors=_COUNTING_REPLACE, newline="")
+        repaired = 0
         try:
             reader = csv.DictReader(text)
             items: list[tuple[Any, Any]] = []
             for row in reader:
+                if _REPLACED[0]:
+                    # the decoder reads ahead, so a repair is charged to the row being read
+                    repaired += 1
+                    _REPLACED[0] = 0
                 if None in row:
                     raise InputError(
                         "row has more values than the header has columns",
@@ -221,10 +249,10 @@ class Source:
                 items.append((reader.line_num, row))
                 if len(items) >= batch_size:
                     self._advance(progress, counter.consumed, last)
-                    yield RawBatch(self.name, "row", items)
-                    items = []
-            if items:
-                yield RawBatch(self.name, "row", items)
+                    yield RawBatch(self.name, "row", items, repaired)
+                    items, repaired = [], 0
+            if items or repaired:
+                yield RawBatch(self.name, "row", items, repaired)
             self._advance(progress, counter.consumed, last)
         except csv.Error as exc:
             raise InputError(
@@ -282,32 +310,26 @@ def open_source(path: str | os.PathLike[str]) -> Source:
 
 
 def decode_json_line(line: bytes, source: str, lineno: int) -> tuple[dict[str, Any], bool]:
-    """Parse one JSONL line into a dict. Returns ``(record, had_invalid_utf8)``."""
-    bad_utf8 = False
+    """Parse one JSONL line into a dict. Returns ``(record, repaired)``.
+
+    orjson reads valid lines; a line it refuses is decoded with invalid UTF-8 replaced by U+FFFD
+    and read again by the standard library, which also accepts escaped lone surrogates
+    (``"\\ud83d"``, common in scraped text). Such lines count as repaired."""
     try:
         obj = orjson.loads(line)
-    except orjson.JSONDecodeError as exc:
+        repaired = False
+    except orjson.JSONDecodeError:
+        text = line.decode("utf-8", errors="replace")
         try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError:
-            text = line.decode("utf-8", errors="replace")
-            bad_utf8 = True
-        else:
+            obj = json.loads(text)
+        except ValueError as exc:
             raise InputError(
-                f"malformed JSON: {exc}",
+                f"malformed JSON ({exc})",
                 path=source,
                 line=lineno,
                 remedy="fix the line, or pass --on-error skip to skip bad records",
             ) from exc
-        try:
-            obj = orjson.loads(text)
-        except orjson.JSONDecodeError as exc2:
-            raise InputError(
-                f"malformed JSON: {exc2}",
-                path=source,
-                line=lineno,
-                remedy="fix the line, or pass --on-error skip to skip bad records",
-            ) from exc2
+        repaired = True
     if not isinstance(obj, dict):
         raise InputError(
             f"expected a JSON object, got {type(obj).__name__}",
@@ -315,7 +337,7 @@ def decode_json_line(line: bytes, source: str, lineno: int) -> tuple[dict[str, A
             line=lineno,
             remedy='each line must be one object such as {"id": ..., "text": ...}',
         )
-    return obj, bad_utf8
+    return obj, repaired
 
 
 def record_text(record: dict[str, Any], spec: FieldSpec, source: str, line: Any) -> str:
@@ -356,10 +378,19 @@ def record_id(record: dict[str, Any], spec: FieldSpec, source: str, line: Any) -
     return value
 
 
+def jsonl_lines(raw: RawBatch) -> Iterator[tuple[int, bytes]]:
+    """``(line number, line)`` of the non-blank lines of a JSONL raw batch."""
+    for first, block in raw.items:
+        for k, line in enumerate(block.split(b"\n")):
+            if line.strip():
+                yield first + k, line
+
+
 def parse_batch(raw: RawBatch, spec: FieldSpec) -> ParsedBatch:
     """Decode a raw batch into ids, texts and keeper values; bad records go to ``errors``."""
-    out = ParsedBatch()
-    for line, payload in raw.items:
+    out = ParsedBatch(invalid_utf8=raw.invalid_utf8)
+    items = jsonl_lines(raw) if raw.kind == "jsonl" else raw.items
+    for line, payload in items:
         try:
             if raw.kind == "txt":
                 try:
