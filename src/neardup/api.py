@@ -23,7 +23,6 @@ from neardup.params import parameter_report
 from neardup.pipeline import (
     REASON_NAMES,
     Fingerprints,
-    ShingleStore,
     StageClock,
     StageParams,
     choose_lsh,
@@ -32,6 +31,7 @@ from neardup.pipeline import (
     scan,
 )
 from neardup.records import Cluster
+from neardup.shingle_store import ShingleStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +225,7 @@ def find_duplicates(
         fp.keep_values = [None] * len(bf.ids)
         fp.lengths, fp.exact, fp.signatures = bf.lengths, bf.exact, bf.signatures
         fp.modes, fp.n_tokens = bf.modes, bf.n_tokens
-        fp.shingles, fp.shingle_offsets = store.finish()
+        fp.shingles = store.finish()
     if cfg.keep.kind in ("newest", "priority"):
         raise ConfigError(
             f"keeper policy '{cfg.keep}' needs records with fields",

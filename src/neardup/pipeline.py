@@ -27,6 +27,7 @@ from neardup.fingerprint.exact import exact_hashes
 from neardup.fingerprint.minhash import signatures as minhash_signatures
 from neardup.io.sources import FieldSpec, RawBatch, Source, parse_batch
 from neardup.keep import choose_keepers
+from neardup.shingle_store import ShingleStore, ShingleTable
 from neardup.text.shingle import shingle_batch
 from neardup.verify import estimate_pairs, exact_similarity
 
@@ -115,55 +116,6 @@ def fingerprint_batch(raw: RawBatch, params: StageParams) -> BatchFingerprints:
 # --------------------------------------------------------------------------------------------
 # corpus-level accumulation
 # --------------------------------------------------------------------------------------------
-class ShingleStore:
-    """Shingle ids of every document: appended batch by batch to a file in ``workdir`` (or kept
-    in memory when there is no ``workdir``).
-
-    On disk they cost no memory until verification reads the documents of candidate pairs,
-    through a read-only memory map; a million documents of ~650 shingles are ~2.6 GB of file and
-    only the candidates' pages are ever resident.
-    """
-
-    def __init__(self, workdir: Path | None) -> None:
-        self._counts: list[np.ndarray] = []
-        self._chunks: list[np.ndarray] = []
-        self._path = workdir / "shingles.u32" if workdir is not None else None
-        self._file: Any = open(self._path, "wb") if self._path else None  # noqa: SIM115
-
-    def append(self, shingles: np.ndarray, counts: np.ndarray) -> None:
-        self._counts.append(np.asarray(counts, dtype=np.int64))
-        data = np.ascontiguousarray(shingles, dtype=np.uint32)
-        if self._file is not None:
-            data.tofile(self._file)
-        else:
-            self._chunks.append(data)
-
-    def finish(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(shingles, offsets)`` over all documents (a read-only memory map when on disk)."""
-        counts = np.concatenate(self._counts) if self._counts else np.zeros(0, np.int64)
-        offsets = np.zeros(counts.size + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-            if offsets[-1] > 0:
-                return np.memmap(self._path, dtype=np.uint32, mode="r"), offsets
-            return np.zeros(0, np.uint32), offsets
-        data = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.uint32)
-        self._chunks = [data]
-        return data, offsets
-
-    def close(self) -> None:
-        """Close the file without finishing (after a failed run)."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    @property
-    def spilled(self) -> bool:
-        return self._path is not None
-
-
 @dataclass(slots=True)
 class Fingerprints:
     """Everything the corpus-level stages need, one row per accepted document."""
@@ -175,8 +127,7 @@ class Fingerprints:
     lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     exact: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.uint64))
     signatures: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint32))
-    shingles: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint32))
-    shingle_offsets: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    shingles: ShingleTable = field(default_factory=lambda: ShingleTable([], []))
     modes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
     n_tokens: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     skipped: list[tuple[str, Any]] = field(default_factory=list)
@@ -312,7 +263,7 @@ def _gather(batches: Any, store: ShingleStore, cfg: DedupConfig, names: list[str
     }
     for name, chunks in parts.items():
         setattr(fp, name, np.concatenate(chunks) if chunks else empty[name])
-    fp.shingles, fp.shingle_offsets = store.finish()
+    fp.shingles = store.finish()
     fp.shingles_spilled = store.spilled
     return fp
 
@@ -369,11 +320,11 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
     """Exact groups → LSH candidates → verification → clusters → keepers → per-doc decisions."""
     lsh = lsh or choose_lsh(cfg)
     n = len(fp)
-    eligible = np.diff(fp.shingle_offsets) > 0  # empty documents are never duplicates
+    eligible = fp.shingles.counts > 0  # empty documents are never duplicates
     ex_edges, reps = exact_groups(fp.exact, eligible)
     cand = candidate_pairs(fp.signatures, reps, lsh.bands, lsh.rows, max_bucket=cfg.max_bucket)
     if cfg.verify:
-        sims = exact_similarity(fp.shingles, fp.shingle_offsets, cand)
+        sims = exact_similarity(fp.shingles, cand)
     else:
         sims = estimate_pairs(fp.signatures, cand)
     accepted = cand[sims >= cfg.threshold]
@@ -397,7 +348,7 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
         pairs = np.stack([sel, ref[sel]], axis=1).astype(np.int64)
         self_ref = pairs[:, 0] == pairs[:, 1]
         if cfg.verify:
-            s = exact_similarity(fp.shingles, fp.shingle_offsets, pairs)
+            s = exact_similarity(fp.shingles, pairs)
         else:
             s = estimate_pairs(fp.signatures, pairs)
         same = (fp.exact[sel] == fp.exact[ref[sel]]).all(axis=1)

@@ -7,6 +7,8 @@ near-duplicate when this exact value reaches the threshold.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba as nb
 import numpy as np
 
@@ -115,13 +117,13 @@ def sorted_sets(
     return _sorted_sets_kernel(data, offsets, np.ascontiguousarray(docs, dtype=np.int64))
 
 
-def exact_similarity(shingles: np.ndarray, offsets: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-    """Exact Jaccard similarity of each pair, reading the shingle ids of only the documents the
-    pairs name (``shingles`` may hold repeats and be in text order)."""
+def exact_similarity(table: Any, pairs: np.ndarray) -> np.ndarray:
+    """Exact Jaccard similarity of each pair of document ordinals; ``table`` gives the sorted
+    unique sets of the documents named (a :class:`neardup.shingle_store.ShingleTable`)."""
     if pairs.shape[0] == 0:
         return np.zeros(0, dtype=np.float64)
     docs, inverse = np.unique(pairs, return_inverse=True)
-    sets, set_offsets = sorted_sets(shingles, offsets, docs)
+    sets, set_offsets = table.sets(docs)
     local = inverse.reshape(pairs.shape).astype(np.int64)
     return jaccard_pairs(sets, set_offsets, local)
 
@@ -129,5 +131,5 @@ def exact_similarity(shingles: np.ndarray, offsets: np.ndarray, pairs: np.ndarra
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     """Exact Jaccard similarity of two shingle-id arrays (any order, repeats allowed)."""
     sh = np.concatenate([a, b]).astype(np.uint32)
-    offs = np.array([0, a.size, a.size + b.size], dtype=np.int64)
-    return float(exact_similarity(sh, offs, np.array([[0, 1]], dtype=np.int64))[0])
+    sets, offs = sorted_sets(sh, np.array([0, a.size, a.size + b.size]), np.array([0, 1]))
+    return float(jaccard_pairs(sets, offs, np.array([[0, 1]], dtype=np.int64))[0])

@@ -106,14 +106,17 @@ def write_documents(
     raw_ok = outputs.kept.format.startswith("jsonl")
     check_utf8 = fp.invalid_utf8 > 0
     kept_ids = fp.ids
+    lines = fp.lines
+    removed = res.removed.tolist()  # Python bools: cheap to index in this per-record loop
+    n = len(lines)
     ordinal = 0
     for src in sources:
         for line, raw, record in _iter_records(src):
             if progress is not None and raw is not None:
                 progress.update(len(raw))
-            if (src.name, line) in skipped:
+            if skipped and (src.name, line) in skipped:
                 continue
-            if ordinal >= len(fp.ids) or fp.lines[ordinal] != line:
+            if ordinal >= n or lines[ordinal] != line:
                 raise InputError(
                     "the input changed while neardup was reading it",
                     path=src.name,
@@ -122,7 +125,7 @@ def write_documents(
                 )
             x = ordinal
             ordinal += 1
-            if not res.removed[x]:
+            if not removed[x]:
                 if raw is not None and raw_ok and not (check_utf8 and _needs_repair(raw)):
                     outputs.kept.write_line(raw + b"\n")
                 else:

@@ -97,7 +97,9 @@ def shingle_kernel(buf, offsets, classes, mode, n_word, n_char):
         i = start
         while i < end:
             c0 = buf[i]
-            if c0 < 128:  # ASCII fast path
+            if c0 < 128:  # ASCII fast path; A-Z folded here (see encode_batch)
+                if c0 >= 65 and c0 <= 90:
+                    c0 += 32
                 cp = np.int64(c0)
                 ln = 1
             else:
@@ -113,10 +115,15 @@ def shingle_kernel(buf, offsets, classes, mode, n_word, n_char):
                         w += 1
                     in_tok = True
                     h = _FNV_OFFSET
-                for q in range(ln):
-                    norm[w] = buf[i + q]
+                if ln == 1:
+                    norm[w] = c0
                     w += 1
-                    h = (h ^ np.uint64(buf[i + q])) * _FNV_PRIME
+                    h = (h ^ np.uint64(c0)) * _FNV_PRIME
+                else:
+                    for q in range(ln):
+                        norm[w] = buf[i + q]
+                        w += 1
+                        h = (h ^ np.uint64(buf[i + q])) * _FNV_PRIME
             elif in_tok:
                 in_tok = False
                 th[nt] = fmix64(h)
@@ -175,8 +182,13 @@ class ShingleBatch:
 
 
 def encode_batch(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """NFKC + case-fold each text and pack the UTF-8 bytes into one buffer with offsets."""
-    parts = [prepare(t).encode("utf-8", "replace") for t in texts]
+    """NFKC + case-fold each text and pack the UTF-8 bytes into one buffer with offsets.
+
+    Pure-ASCII text is already NFKC and its case folding is A-Z → a-z, which the kernel does
+    on the fly, so it is encoded as is (``str.isascii`` is O(1) in CPython)."""
+    parts = [
+        t.encode("ascii") if t.isascii() else prepare(t).encode("utf-8", "replace") for t in texts
+    ]
     lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
     offsets = np.zeros(len(parts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
