@@ -8,7 +8,7 @@
 
 __version__ = "0.1.0"
 
-from neardup.api import DedupResult, dedup, find_duplicates, plan
+from neardup.api import DedupResult, dedup, find_boilerplate, find_duplicates, plan
 from neardup.candidates.lsh import LSHParams, candidate_probability, lsh_params
 from neardup.config import DedupConfig, KeepPolicy
 from neardup.errors import (
@@ -40,6 +40,7 @@ __all__ = [
     "__version__",
     "candidate_probability",
     "dedup",
+    "find_boilerplate",
     "find_duplicates",
     "lsh_params",
     "normalize",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import tempfile
 import time
@@ -17,7 +16,13 @@ from neardup import __version__
 from neardup.config import DedupConfig
 from neardup.errors import ConfigError, DuplicateIdError, OutputError
 from neardup.executors.local import LocalExecutor
-from neardup.io.artifacts import OutputSet, default_output_format, write_clusters, write_documents
+from neardup.io.artifacts import (
+    BoilerplateOutput,
+    OutputSet,
+    default_output_format,
+    write_clusters,
+    write_documents,
+)
 from neardup.io.sources import RawBatch, open_source
 from neardup.params import parameter_report
 from neardup.pipeline import (
@@ -32,6 +37,12 @@ from neardup.pipeline import (
 )
 from neardup.records import Cluster
 from neardup.shingle_store import ShingleStore
+from neardup.text.boilerplate import (
+    BoilerplateSet,
+    BoilerplateTally,
+    UnitCounter,
+    frequent_units,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +117,7 @@ def dedup(
         tempfile.TemporaryDirectory(dir=out, prefix=".neardup-work-") as work,
         LocalExecutor(cfg.effective_workers) as executor,
     ):
-        t = time.perf_counter()
-        bar = _progress(progress, total_bytes, "fingerprint")
-        try:
-            fp = scan(sources, cfg, executor, Path(work), bar)
-        finally:
-            if bar is not None:
-                bar.close()
-        clock.record("fingerprint", t)
+        fp, bset = _fingerprint(sources, cfg, executor, Path(work), progress, clock, lsh)
         t = time.perf_counter()
         res = resolve(fp, cfg, lsh)
         clock.record("candidates+verify+cluster+keep", t)
@@ -121,10 +125,18 @@ def dedup(
         outputs = OutputSet(out, fmt)
         bar = _progress(progress, total_bytes if fmt.startswith("jsonl") else 0, "write")
         try:
-            write_documents(sources, fp, res, outputs, reason_names=REASON_NAMES, progress=bar)
+            write_documents(
+                sources,
+                fp,
+                res,
+                outputs,
+                reason_names=REASON_NAMES,
+                boilerplate=BoilerplateOutput.of(cfg, fp),
+                progress=bar,
+            )
             write_clusters(fp, res, outputs.clusters, reason_names=REASON_NAMES)
             clock.record("write", t)
-            stats = _stats(cfg, fp, res, sources, fmt, clock)
+            stats = _stats(cfg, fp, res, sources, fmt, clock, bset)
             written = outputs.commit(stats)
         except BaseException:
             outputs.abort()
@@ -132,12 +144,101 @@ def dedup(
         finally:
             if bar is not None:
                 bar.close()
-            with contextlib.suppress(Exception):
-                del fp
     return DedupResult(stats, written)
 
 
-def _stats(cfg, fp, res, sources, fmt, clock) -> dict[str, Any]:
+def _scan_pass(sources, cfg, executor, work, progress, name, params) -> Fingerprints:
+    bar = _progress(progress, sum(s.size for s in sources), name)
+    try:
+        return scan(sources, cfg, executor, work, bar, params)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _fingerprint(
+    sources, cfg, executor, work, progress, clock, lsh
+) -> tuple[Fingerprints, BoilerplateSet | None]:
+    """The fingerprint pass, preceded — when boilerplate is stripped — by a pass that counts
+    line units and clusters the raw texts, so that units are counted once per cluster."""
+    if not cfg.strip_boilerplate:
+        t = time.perf_counter()
+        fp = _scan_pass(sources, cfg, executor, work, progress, "fingerprint", None)
+        clock.record("fingerprint", t)
+        return fp, None
+    bset = _boilerplate_set(sources, cfg, executor, work, progress, clock, lsh)
+    t = time.perf_counter()
+    params = StageParams.from_config(cfg, boilerplate=bset)
+    fp = _scan_pass(sources, cfg, executor, work, progress, "strip+fingerprint", params)
+    clock.record("strip+fingerprint", t)
+    return fp, bset
+
+
+def _boilerplate_set(sources, cfg, executor, work, progress, clock, lsh) -> BoilerplateSet:
+    t = time.perf_counter()
+    params = StageParams.from_config(cfg, collect_units=True)
+    raw = _scan_pass(sources, cfg, executor, work, progress, "count lines", params)
+    clock.record("count lines", t)
+    t = time.perf_counter()
+    labels = resolve(raw, cfg, lsh).labels
+    bset = frequent_units(
+        raw.units or UnitCounter(),
+        labels,
+        min_docs=cfg.boilerplate_min_docs,
+        long_words=cfg.boilerplate_long_words,
+        long_min_docs=cfg.boilerplate_long_min_docs,
+    )
+    clock.record("boilerplate", t)
+    return bset
+
+
+def find_boilerplate(
+    inputs: str | Path | Sequence[str | Path],
+    config: DedupConfig | None = None,
+    *,
+    top: int = 50,
+    progress: bool | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """The boilerplate lines of a corpus, without changing anything.
+
+    Returns ``{"documents", "documents_with_boilerplate", "lines_stripped", "bytes_stripped",
+    "parameters", "lines": [{"line", "clusters", "documents", "examples"}, ...]}`` with the
+    ``top`` lines that would be stripped from the most documents."""
+    cfg = _config(config, {"strip_boilerplate": True, **overrides})
+    paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
+    if not paths:
+        raise ConfigError("no inputs given", remedy="pass at least one file or folder")
+    sources = [open_source(p) for p in paths]
+    clock = StageClock()
+    with (
+        tempfile.TemporaryDirectory(prefix="neardup-boilerplate-") as work,
+        LocalExecutor(cfg.effective_workers) as executor,
+    ):
+        fp, bset = _fingerprint(
+            sources, cfg, executor, Path(work), progress, clock, choose_lsh(cfg)
+        )
+    return {"documents": len(fp), **_boilerplate_stats(cfg, fp, bset, top)}
+
+
+def _boilerplate_stats(cfg, fp, bset, top: int) -> dict[str, Any]:
+    tally = fp.boilerplate or BoilerplateTally()
+    return {
+        "documents_with_boilerplate": tally.documents,
+        "lines_stripped": tally.lines_stripped,
+        "bytes_stripped": tally.bytes_stripped,
+        "frequent_units": len(bset) if bset is not None else 0,
+        "parameters": {
+            "mode": cfg.boilerplate_mode,
+            "min_docs": cfg.boilerplate_min_docs,
+            "long_words": cfg.boilerplate_long_words,
+            "long_min_docs": bset.long_min_docs if bset is not None else None,
+        },
+        "lines": tally.top(top),
+    }
+
+
+def _stats(cfg, fp, res, sources, fmt, clock, bset=None) -> dict[str, Any]:
     n = len(fp)
     removed = res.removed
     n_removed = int(removed.sum())
@@ -169,6 +270,7 @@ def _stats(cfg, fp, res, sources, fmt, clock) -> dict[str, Any]:
             "output_format": fmt,
             "max_bucket": cfg.max_bucket,
         },
+        "boilerplate": _boilerplate_stats(cfg, fp, bset, 20) if cfg.strip_boilerplate else None,
         "inputs": [{"path": s.name, "format": s.format, "bytes": s.size} for s in sources],
         "stages": clock.stages,
         "total_seconds": clock.total,

@@ -18,7 +18,7 @@ import orjson
 
 from neardup import __version__
 from neardup.api import dedup as run_dedup
-from neardup.api import plan
+from neardup.api import find_boilerplate, plan
 from neardup.config import OUTPUT_FORMATS, DedupConfig
 from neardup.errors import NeardupError
 from neardup.params import format_parameter_report
@@ -32,6 +32,36 @@ def _emit_json(obj: Any) -> None:
 @click.version_option(__version__, prog_name="neardup")
 def cli() -> None:
     """Find, explain and remove exact and near-duplicate documents in text corpora."""
+
+
+def boilerplate_options(fn: Any) -> Any:
+    """Options shared by ``dedup --strip-boilerplate`` and ``boilerplate``."""
+    options = [
+        click.option(
+            "--boilerplate-mode",
+            type=click.Choice(["strip", "mark"]),
+            help="strip: remove the lines from kept text (default); mark: keep the text and list "
+            "the line numbers in a 'boilerplate_lines' field.",
+        ),
+        click.option(
+            "--boilerplate-min-docs",
+            type=int,
+            help="Distinct clusters a line must stand in to be boilerplate.  [default: 10]",
+        ),
+        click.option(
+            "--boilerplate-long-words",
+            type=int,
+            help="Lines longer than this many words need more clusters.  [default: 40]",
+        ),
+        click.option(
+            "--boilerplate-long-min-docs",
+            type=int,
+            help="Clusters a long line must stand in.  [default: 5 × min-docs]",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
 
 
 @cli.command("dedup")
@@ -73,6 +103,14 @@ def cli() -> None:
     type=click.Choice(OUTPUT_FORMATS),
     help="Format of kept/removed (default: the input's).",
 )
+@click.option(
+    "--strip-boilerplate",
+    is_flag=True,
+    default=None,
+    help="Find lines repeated across many documents (widgets, sign-offs) and ignore and strip "
+    "them.",
+)
+@boilerplate_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option(
     "--dry-run", is_flag=True, help="Print the chosen bands/rows and candidate odds; run nothing."
@@ -130,6 +168,12 @@ def dedup_cmd(
         extra.append(f"{s['empty_documents']:,} empty documents kept as they are")
     if extra:
         click.echo("  " + " · ".join(extra))
+    if s.get("boilerplate"):
+        b = s["boilerplate"]
+        click.echo(
+            f"  boilerplate: {b['lines_stripped']:,} lines ({b['bytes_stripped']:,} bytes) "
+            f"stripped from {b['documents_with_boilerplate']:,} documents"
+        )
     _print_clusters(Path(result.outputs["clusters"]), limit=10)
     click.echo("  outputs: " + ", ".join(result.outputs.values()))
 
@@ -147,6 +191,52 @@ def _print_clusters(path: Path, limit: int) -> None:
                 f"{r['id']} ({r['reason']}, J={r['similarity']:.3f})" for r in c["removed"]
             )
             click.echo(f"  cluster {c['cluster_id']}: kept {kept}; removed {gone}")
+
+
+@cli.command("boilerplate")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML config file.")
+@click.option("--text-field", help="Field holding the text.  [default: text]")
+@click.option("--id-field", help="Field holding the id.  [default: id]")
+@click.option("--threshold", type=float, help="Near-duplicate threshold for the clusters. [0.8]")
+@boilerplate_options
+@click.option("--top", type=int, default=30, show_default=True, help="Lines to list.")
+@click.option("--workers", type=int, help="Worker threads.  [default: all cores]")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--progress/--no-progress", default=None, help="Progress bars on stderr.")
+def boilerplate_cmd(
+    inputs: tuple[Path, ...],
+    config_file: Path | None,
+    top: int,
+    as_json: bool,
+    progress: bool | None,
+    **options: Any,
+) -> None:
+    """Report the boilerplate lines of INPUTS (lines that stand in many distinct documents),
+    changing nothing. Each line is counted once per cluster of near-duplicate documents."""
+    base = DedupConfig.from_toml(config_file) if config_file else DedupConfig()
+    changes = {k: v for k, v in options.items() if v is not None}
+    cfg = base.with_(**changes) if changes else base
+    report = find_boilerplate(list(inputs), cfg, top=top, progress=progress)
+    if as_json:
+        _emit_json(report)
+        return
+    p = report["parameters"]
+    click.echo(
+        f"neardup: {report['documents']:,} documents · boilerplate in "
+        f"{report['documents_with_boilerplate']:,} · {report['lines_stripped']:,} lines "
+        f"({report['bytes_stripped']:,} bytes) would be stripped · a line counts when it stands "
+        f"in ≥ {p['min_docs']} clusters (≥ {p['long_min_docs']} if over {p['long_words']} words)"
+    )
+    if not report["lines"]:
+        click.echo("  no boilerplate lines found")
+    for row in report["lines"]:
+        text = row["line"] if len(row["line"]) <= 70 else row["line"][:69] + "…"
+        examples = ", ".join(str(e) for e in row["examples"])
+        click.echo(
+            f"  {row['documents']:>7,} docs  {row['clusters']:>7,} clusters  {text!r}  "
+            f"(e.g. {examples})"
+        )
 
 
 def _terminate(signum: int, _frame: Any) -> None:

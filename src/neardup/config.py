@@ -93,6 +93,11 @@ class DedupConfig:
     batch_size: int = 1024
     output_format: str | None = None
     max_bucket: int = 256
+    strip_boilerplate: bool = False
+    boilerplate_mode: Literal["strip", "mark"] = "strip"
+    boilerplate_min_docs: int = 10
+    boilerplate_long_words: int = 40
+    boilerplate_long_min_docs: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.keep, str):
@@ -106,7 +111,7 @@ class DedupConfig:
                 f"threshold must be a number, got {self.threshold!r}",
                 remedy="pass a Jaccard similarity such as 0.8 (not a string)",
             )
-        for name in ("verify",):
+        for name in ("verify", "strip_boilerplate"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(
                     f"{name} must be true or false, got {getattr(self, name)!r}",
@@ -132,7 +137,30 @@ class DedupConfig:
                 f"threshold must be in (0, 1], got {self.threshold}",
                 remedy="pass a Jaccard similarity such as 0.8",
             )
-        for name in ("num_perm", "ngram", "char_ngram", "batch_size", "max_bucket"):
+        if self.boilerplate_mode not in ("strip", "mark"):
+            raise ConfigError(
+                f"boilerplate_mode must be strip or mark, got {self.boilerplate_mode!r}",
+                remedy="use --boilerplate-mode strip (remove the lines) or mark (list them)",
+            )
+        if self.boilerplate_long_min_docs is not None and (
+            isinstance(self.boilerplate_long_min_docs, bool)
+            or not isinstance(self.boilerplate_long_min_docs, int)
+            or self.boilerplate_long_min_docs < 1
+        ):
+            raise ConfigError(
+                "boilerplate_long_min_docs must be a positive integer, got "
+                f"{self.boilerplate_long_min_docs!r}",
+                remedy="pass a number of documents such as 50, or leave it unset",
+            )
+        for name in (
+            "num_perm",
+            "ngram",
+            "char_ngram",
+            "batch_size",
+            "max_bucket",
+            "boilerplate_min_docs",
+            "boilerplate_long_words",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 where = (

@@ -28,6 +28,14 @@ from neardup.fingerprint.minhash import signatures as minhash_signatures
 from neardup.io.sources import FieldSpec, RawBatch, Source, parse_batch
 from neardup.keep import choose_keepers
 from neardup.shingle_store import ShingleStore, ShingleTable
+from neardup.text.boilerplate import (
+    BoilerplateSet,
+    BoilerplateTally,
+    StrippedBatch,
+    UnitCounter,
+    batch_units,
+    strip_batch,
+)
 from neardup.text.shingle import shingle_batch
 from neardup.verify import estimate_pairs, exact_similarity
 
@@ -48,9 +56,11 @@ class StageParams:
     shingle: str
     num_perm: int
     seed: int
+    collect_units: bool = False  # first pass of boilerplate detection: count line units
+    boilerplate: BoilerplateSet | None = None  # second pass: strip these before fingerprinting
 
     @classmethod
-    def from_config(cls, cfg: DedupConfig) -> StageParams:
+    def from_config(cls, cfg: DedupConfig, **extra: Any) -> StageParams:
         keep_field = cfg.keep.field if cfg.keep.kind in ("newest", "priority") else None
         return cls(
             FieldSpec(cfg.text_field, cfg.id_field, keep_field),
@@ -59,6 +69,7 @@ class StageParams:
             cfg.shingle,
             cfg.num_perm,
             cfg.seed,
+            **extra,
         )
 
 
@@ -79,6 +90,8 @@ class BatchFingerprints:
     n_tokens: np.ndarray
     errors: list[InputError]
     invalid_utf8: int
+    units: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    stripped: StrippedBatch | None = None
 
 
 def fingerprint_texts(texts: list[str], params: StageParams) -> tuple[np.ndarray, ...]:
@@ -94,8 +107,15 @@ def fingerprint_texts(texts: list[str], params: StageParams) -> tuple[np.ndarray
 def fingerprint_batch(raw: RawBatch, params: StageParams) -> BatchFingerprints:
     """Stage function: parse a raw batch and fingerprint its documents."""
     parsed = parse_batch(raw, params.fields)
-    exact, sigs, shingles, counts, modes, n_tokens = fingerprint_texts(parsed.texts, params)
-    lengths = np.fromiter((len(t) for t in parsed.texts), dtype=np.int64, count=len(parsed.texts))
+    texts = parsed.texts
+    units = stripped = None
+    if params.boilerplate is not None:
+        stripped = strip_batch(texts, params.boilerplate)
+        texts = stripped.texts
+    elif params.collect_units:
+        units = batch_units(texts)
+    exact, sigs, shingles, counts, modes, n_tokens = fingerprint_texts(texts, params)
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
     return BatchFingerprints(
         raw.source,
         parsed.ids,
@@ -110,6 +130,8 @@ def fingerprint_batch(raw: RawBatch, params: StageParams) -> BatchFingerprints:
         n_tokens,
         parsed.errors,
         parsed.invalid_utf8,
+        units,
+        stripped,
     )
 
 
@@ -134,6 +156,9 @@ class Fingerprints:
     error_messages: list[str] = field(default_factory=list)
     invalid_utf8: int = 0
     shingles_spilled: bool = False
+    units: UnitCounter | None = None  # line units per document (boilerplate, first pass)
+    removed_lines: dict[int, list[int]] = field(default_factory=dict)  # boilerplate stripped
+    boilerplate: BoilerplateTally | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -172,9 +197,10 @@ def scan(
     executor: Any,
     workdir: Path | None,
     progress: Any = None,
+    params: StageParams | None = None,
 ) -> Fingerprints:
-    """Fingerprint every document of every source (first pass over the inputs)."""
-    params = StageParams.from_config(cfg)
+    """Fingerprint every document of every source (one pass over the inputs)."""
+    params = params or StageParams.from_config(cfg)
 
     def raw_batches():
         for src in sources:
@@ -210,6 +236,24 @@ def _select(bf: BatchFingerprints, keep: np.ndarray) -> None:
         setattr(bf, name, getattr(bf, name)[sel])
 
 
+def _tally(fp: Fingerprints, bf: BatchFingerprints, keep: np.ndarray, first: int) -> None:
+    """Record the boilerplate stripped from a batch's accepted documents."""
+    tally = fp.boilerplate
+    stripped = bf.stripped
+    if tally is None or stripped is None:
+        return
+    ordinal_of = np.cumsum(keep) - 1 + first  # batch row -> corpus ordinal (accepted rows)
+    for d, gone in enumerate(stripped.removed):
+        if gone and keep[d]:
+            fp.removed_lines[int(ordinal_of[d])] = gone
+            tally.documents += 1
+    for d, h, text, freq in stripped.examples:
+        if keep[d]:
+            tally.lines_stripped += 1
+            tally.add(bf.ids[d], h, text, freq)
+    tally.bytes_stripped += stripped.stripped_bytes
+
+
 def _gather(batches: Any, store: ShingleStore, cfg: DedupConfig, names: list[str]) -> Fingerprints:
     """Collect batch fingerprints in input order, enforcing unique ids and the error policy."""
     fp = Fingerprints()
@@ -219,6 +263,13 @@ def _gather(batches: Any, store: ShingleStore, cfg: DedupConfig, names: list[str
         k: [] for k in ("lengths", "exact", "signatures", "modes", "n_tokens")
     }
     for bf in batches:
+        if bf.units is not None:
+            if fp.units is None:
+                fp.units = UnitCounter()
+            fp.units.append(*bf.units)
+        if bf.stripped is not None and fp.boilerplate is None:
+            fp.boilerplate = BoilerplateTally()
+        first_ordinal = len(fp.ids)
         if bf.errors and cfg.on_error == "raise":
             raise bf.errors[0]
         for err in bf.errors:
@@ -251,6 +302,10 @@ def _gather(batches: Any, store: ShingleStore, cfg: DedupConfig, names: list[str
             fp.keep_values.append(bf.keep_values[k])
         if not keep.all():
             _select(bf, keep)
+            if bf.units is not None and fp.units is not None:
+                fp.units.select(keep, bf.units[2])
+        if bf.stripped is not None and fp.boilerplate is not None:
+            _tally(fp, bf, keep, first_ordinal)
         store.append(bf.shingles, bf.shingle_counts)
         for name, chunks in parts.items():
             chunks.append(getattr(bf, name))

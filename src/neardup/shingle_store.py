@@ -9,6 +9,8 @@ costs no memory: verification reads the candidates' ids back through a read-only
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +86,9 @@ class ShingleStore:
             and self.workdir is not None
             and self._bytes + data.nbytes > self.budget
         ):
-            self._path = self.workdir / "shingles.u32"
+            fd, name = tempfile.mkstemp(prefix="shingles-", suffix=".u32", dir=self.workdir)
+            os.close(fd)
+            self._path = Path(name)
             self._file = open(self._path, "wb")  # noqa: SIM115 - closed in finish() / close()
             for chunk in self._chunks:
                 chunk.tofile(self._file)

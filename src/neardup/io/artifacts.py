@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import orjson
 from neardup.errors import InputError
 from neardup.io.sinks import Sink, open_sink, write_json_atomic
 from neardup.io.sources import Source, decode_json_line, jsonl_lines
+from neardup.text.boilerplate import apply_removed
 
 ADDED_FIELDS = ("kept_id", "cluster_id", "similarity", "reason")
 EXTENSIONS = {
@@ -92,6 +94,31 @@ class OutputSet:
                 sink.abort()
 
 
+@dataclass(frozen=True, slots=True)
+class BoilerplateOutput:
+    """How stripped boilerplate shows in the outputs: removed from the kept text (``strip``),
+    or listed as line numbers in ``field`` of kept and removed records (``mark``)."""
+
+    mode: str
+    text_field: str
+    removed_lines: dict[int, list[int]]
+    field: str = "boilerplate_lines"
+
+    @classmethod
+    def of(cls, cfg: Any, fp: Any) -> BoilerplateOutput | None:
+        if not cfg.strip_boilerplate:
+            return None
+        return cls(cfg.boilerplate_mode, cfg.text_field, fp.removed_lines)
+
+    def apply(self, record: dict[str, Any], ordinal: int, kept: bool) -> dict[str, Any]:
+        gone = self.removed_lines.get(ordinal)
+        if self.mode == "mark":
+            record[self.field] = gone or []
+        elif gone and kept:
+            record[self.text_field] = apply_removed(record[self.text_field], gone)
+        return record
+
+
 def write_documents(
     sources: list[Source],
     fp: Any,
@@ -99,6 +126,7 @@ def write_documents(
     outputs: OutputSet,
     *,
     reason_names: dict[int, str],
+    boilerplate: BoilerplateOutput | None = None,
     progress: Any = None,
 ) -> None:
     """Second pass: route every accepted record to kept or removed, in input order."""
@@ -125,13 +153,26 @@ def write_documents(
                 )
             x = ordinal
             ordinal += 1
+            touched = boilerplate is not None and (
+                boilerplate.mode == "mark" or x in boilerplate.removed_lines
+            )
             if not removed[x]:
-                if raw is not None and raw_ok and not (check_utf8 and _needs_repair(raw)):
+                if (
+                    raw is not None
+                    and raw_ok
+                    and not touched
+                    and not (check_utf8 and _needs_repair(raw))
+                ):
                     outputs.kept.write_line(raw + b"\n")
-                else:
-                    outputs.kept.write(record if record is not None else _decode(raw, src, line))
+                    continue
+                rec = dict(record) if record is not None else _decode(raw, src, line)
+                if boilerplate is not None:
+                    boilerplate.apply(rec, x, kept=True)
+                outputs.kept.write(rec)
                 continue
             rec = dict(record) if record is not None else _decode(raw, src, line)
+            if boilerplate is not None:
+                boilerplate.apply(rec, x, kept=False)
             clash = [f for f in ADDED_FIELDS if f in rec]
             if clash:
                 raise InputError(

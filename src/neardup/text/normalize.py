@@ -23,8 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-#: Character classes in the table returned by :func:`char_classes`.
-SEPARATOR, WORD, NOSPACE = 0, 1, 2
+#: Bits of the table returned by :func:`char_classes`: a word character has WORD; a word
+#: character of a script written without spaces also has NOSPACE; a lower-case letter (Ll) also
+#: has LOWER. SEPARATOR (0) is everything else.
+SEPARATOR, WORD, NOSPACE, LOWER = 0, 1, 2, 4
 
 #: Code point ranges of scripts written without spaces between words. Text dominated by these
 #: is shingled by characters, not words.
@@ -44,27 +46,29 @@ NOSPACE_RANGES: tuple[tuple[int, int], ...] = (
 
 def _cache_path() -> Path:
     root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(root) / "neardup" / f"charclass-{unicodedata.unidata_version}.npy"
+    return Path(root) / "neardup" / f"charclass-v2-{unicodedata.unidata_version}.npy"
 
 
 def _build_char_classes() -> np.ndarray:
     table = np.zeros(0x110000, dtype=np.uint8)
     category = unicodedata.category
     for cp in range(0x110000):
-        if category(chr(cp))[0] in "LNM":
-            table[cp] = WORD
+        cat = category(chr(cp))
+        if cat[0] in "LNM":
+            table[cp] = WORD | (LOWER if cat == "Ll" else 0)
     table[ord("_")] = WORD
     for lo, hi in NOSPACE_RANGES:
         seg = table[lo : hi + 1]
-        seg[seg == WORD] = NOSPACE
+        seg[seg != SEPARATOR] |= NOSPACE
     return table
 
 
 @lru_cache(maxsize=1)
 def char_classes() -> np.ndarray:
-    """Class of every code point: SEPARATOR, WORD, or NOSPACE (a word character of a script
-    written without spaces). Built once from ``unicodedata`` and cached on disk per Unicode
-    version (``~/.cache/neardup``)."""
+    """Class bits of every code point (WORD, NOSPACE, LOWER; 0 for a separator).
+
+    Built once from ``unicodedata`` and cached on disk per Unicode version
+    (``~/.cache/neardup``)."""
     path = _cache_path()
     try:
         table = np.load(path)

@@ -14,6 +14,7 @@ and emits, per document, the normalised text (for the exact-duplicate hash) and 
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import numba as nb
@@ -21,6 +22,11 @@ import numpy as np
 
 from neardup.hashing import _FNV_OFFSET, _FNV_PRIME, _FOLD_PRIME, _SHINGLE_SEED, fmix64
 from neardup.text.normalize import char_classes, prepare
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
 
 MODE_CODES = {"auto": 0, "word": 1, "char": 2}
 WORD_MODE, CHAR_MODE = 1, 2
@@ -107,7 +113,7 @@ def shingle_kernel(buf, offsets, classes, mode, n_word, n_char):
             cls = classes[cp]
             if cls != 0:
                 n_wordch += 1
-                if cls == 2:
+                if cls & 2:
                     n_nosp += 1
                 if not in_tok:
                     if w > w0:
@@ -181,13 +187,14 @@ class ShingleBatch:
         return np.unique(self.shingles[self.shingle_offsets[d] : self.shingle_offsets[d + 1]])
 
 
-def encode_batch(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """NFKC + case-fold each text and pack the UTF-8 bytes into one buffer with offsets.
+def encode_batch(texts: list[str], *, casefold: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """NFKC (+ case-fold) each text and pack the UTF-8 bytes into one buffer with offsets.
 
-    Pure-ASCII text is already NFKC and its case folding is A-Z → a-z, which the kernel does
+    Pure-ASCII text is already NFKC and its case folding is A-Z → a-z, which the kernels do
     on the fly, so it is encoded as is (``str.isascii`` is O(1) in CPython)."""
+    fold = prepare if casefold else _nfkc
     parts = [
-        t.encode("ascii") if t.isascii() else prepare(t).encode("utf-8", "replace") for t in texts
+        t.encode("ascii") if t.isascii() else fold(t).encode("utf-8", "replace") for t in texts
     ]
     lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
     offsets = np.zeros(len(parts) + 1, dtype=np.int64)
