@@ -9,7 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import neardup
-from neardup.text.normalize import NOSPACE, SEPARATOR, WORD, char_classes, prepare, tokens
+from neardup.text.normalize import (
+    LOWER,
+    NOSPACE,
+    SEPARATOR,
+    WORD,
+    char_classes,
+    prepare,
+    tokens,
+)
 from neardup.text.shingle import shingle_batch
 
 
@@ -65,16 +73,17 @@ def test_prepare_is_nfkc_then_casefold() -> None:
 def test_char_classes_table() -> None:
     table = char_classes()
     assert table.shape == (0x110000,)
-    assert table[ord("a")] == WORD
+    assert table[ord("a")] == WORD | LOWER
+    assert table[ord("A")] == WORD
     assert table[ord("7")] == WORD
     assert table[ord("_")] == WORD
     assert table[0x0301] == WORD  # combining acute accent
     assert table[ord(" ")] == SEPARATOR
     assert table[ord(",")] == SEPARATOR
     assert table[ord("€")] == SEPARATOR
-    assert table[ord("中")] == NOSPACE
-    assert table[ord("カ")] == NOSPACE
-    assert table[ord("ก")] == NOSPACE
+    assert table[ord("中")] == WORD | NOSPACE
+    assert table[ord("カ")] == WORD | NOSPACE
+    assert table[ord("ก")] & NOSPACE
     assert table[ord("한")] == WORD  # Korean is written with spaces
 
 
