@@ -10,7 +10,9 @@ Peers (each in its own subprocess, so its wall time and peak RSS are its own):
   ``RMinHashLSH(threshold, num_perm, num_bands=16)`` (8 rows per band).
 * ``rensa-b8``: the same with ``num_bands=8`` (16 rows), the setting of rensa's own benchmark.
 * ``neardup``: the CLI, ``neardup dedup CORPUS --output DIR --json --threshold T --num-perm P``;
-  its output pairs are all pairs inside each cluster of ``DIR/clusters.jsonl``.
+  its output pairs are all pairs inside each cluster of ``DIR/clusters.jsonl``; the row
+  ``neardup removed→kept`` scores only the (removed, kept) pairs, the assertion each removal
+  makes (its recall column counts those pairs alone, so it is not comparable).
 
 The LSH peers query each document before inserting it, which yields every colliding pair once.
 Tokenisation (same definition as ``ground_truth.py``) is part of their timed pipeline.  After the
@@ -459,8 +461,9 @@ def run_neardup(cfg: dict, corpus: Path, out: Path) -> dict:
     ]
     if "--ngram" in help_text:
         cmd += ["--ngram", str(cfg["ngram"])]
-    if "--workers" in help_text and cfg["workers"]:
-        cmd += ["--workers", str(cfg["workers"])]
+    nd_workers = cfg.get("neardup_workers") or cfg["workers"]
+    if "--workers" in help_text and nd_workers:
+        cmd += ["--workers", str(nd_workers)]
     if "--no-progress" in help_text:
         cmd += ["--no-progress"]
     cmd += cfg.get("neardup_args", [])
@@ -476,19 +479,27 @@ def run_neardup(cfg: dict, corpus: Path, out: Path) -> dict:
         raise RuntimeError(f"neardup exited {proc.returncode}: {stderr[-2000:]}")
     index = {str(loads(line)["id"]): i for i, line in enumerate(iter_lines(corpus))}
     pairs: set[int] = set()
+    decisions: set[int] = set()  # (removed, kept): what each removal asserts
     n_clusters = 0
     clustered = 0
     with (outdir / "clusters.jsonl").open(encoding="utf-8") as fh:
         for line in fh:
             if not line.strip():
                 continue
-            members = sorted(index[str(m)] for m in loads(line)["members"])
+            cluster = loads(line)
+            members = sorted(index[str(m)] for m in cluster["members"])
+            if cluster.get("kept_id") is not None:
+                kept = index[str(cluster["kept_id"])]
+                for rem in cluster.get("removed", []):
+                    r = index[str(rem["id"])]
+                    decisions.add((min(r, kept) << 32) | max(r, kept))
             n_clusters += 1
             clustered += len(members)
             for x in range(len(members)):
                 for y in range(x + 1, len(members)):
                     pairs.add((members[x] << 32) | members[y])
     write_pairs(out / "pairs.bin", sorted(pairs))
+    write_pairs(out / "pairs_decisions.bin", sorted(decisions))
     return {
         "docs": len(index),
         "wall_s": round(wall_s, 3),
@@ -640,6 +651,12 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="worker processes for every peer (sketching pool; neardup --workers)",
     )
+    ap.add_argument(
+        "--neardup-workers",
+        type=int,
+        default=None,
+        help="neardup's --workers (default: --workers); its threads share one process",
+    )
     ap.add_argument("--rensa-bands", type=int, default=16)
     ap.add_argument(
         "--planted",
@@ -682,6 +699,7 @@ def main(argv: list[str] | None = None) -> int:
         "num_perm": args.num_perm,
         "ngram": args.ngram,
         "workers": args.workers,
+        "neardup_workers": args.neardup_workers,
         "rensa_bands": args.rensa_bands,
         "neardup_args": args.neardup_arg,
     }
@@ -706,7 +724,9 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             res["peer"] = peer
             variants = [("", "pairs.bin", 0.0)]
-            if peer != "neardup":
+            if peer == "neardup":
+                variants += [("removed→kept", "pairs_decisions.bin", 0.0)]
+            else:
                 variants += [("+est", "pairs_est.bin", res["est_s"])]
                 variants += [("+verify", "pairs_verify.bin", res["verify_s"])]
             res["scores"] = {}

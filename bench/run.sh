@@ -3,7 +3,8 @@
 #
 #   bench/run.sh [DOCS]            # default 10000
 #
-# Environment: SEED (1), PEERS (datasketch,rensa,neardup), WORKERS (1), THRESHOLD (0.8),
+# Environment: SEED (1), PEERS (datasketch,rensa,neardup), WORKERS (1, the peers' best),
+# NEARDUP_WORKERS (all cores), THRESHOLD (0.8),
 # NGRAM (5), NUM_PERM (128), PYTHON (.venv/bin/python).
 set -euo pipefail
 
@@ -11,6 +12,7 @@ DOCS="${1:-10000}"
 SEED="${SEED:-1}"
 PEERS="${PEERS:-datasketch,rensa,neardup}"
 WORKERS="${WORKERS:-1}"
+NEARDUP_WORKERS="${NEARDUP_WORKERS:-$(nproc)}"
 THRESHOLD="${THRESHOLD:-0.8}"
 NGRAM="${NGRAM:-5}"
 NUM_PERM="${NUM_PERM:-128}"
@@ -32,4 +34,4 @@ fi
   --out "$DATA/$NAME.pairs.jsonl"
 
 "$PY" bench/peers.py "$DATA/$NAME.jsonl" --peers "$PEERS" --threshold "$THRESHOLD" \
-  --ngram "$NGRAM" --num-perm "$NUM_PERM" --workers "$WORKERS"
+  --ngram "$NGRAM" --num-perm "$NUM_PERM" --workers "$WORKERS" --neardup-workers "$NEARDUP_WORKERS"

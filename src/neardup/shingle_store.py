@@ -4,7 +4,9 @@ MinHash needs each document's shingles once, while it is fingerprinted; verifica
 again, but only for the documents of candidate pairs. :class:`ShingleStore` keeps the batches in
 memory up to a budget and spills everything to one file in the run's work folder beyond it, so a
 100k-document corpus (~260 MB of ids) never touches the disk and a 1M-document one (~2.6 GB)
-costs no memory: verification reads the candidates' ids back through a read-only memory map.
+costs no memory: verification reads back only the candidates' ids, with large positioned reads
+(``os.pread``) into ordinary memory. A memory map would be simpler, but every page it touches
+counts as resident, and candidates are spread over the whole file.
 """
 
 from __future__ import annotations
@@ -21,14 +23,17 @@ from neardup.verify import sorted_sets
 DEFAULT_BUDGET = 512 << 20
 
 
+READ_WINDOW = 16 << 20  # bytes per positioned read when gathering from the spill file
+
+
 class ShingleTable:
     """Read access to the shingle ids of every document, held in one or more chunks.
 
     Chunk ``k`` holds documents ``starts[k] .. starts[k+1]-1``; ``offsets[k]`` are the local
-    offsets of those documents in ``chunks[k]``.
+    offsets of those documents in ``chunks[k]``. A chunk may be a :class:`SpillFile`.
     """
 
-    def __init__(self, chunks: list[np.ndarray], offsets: list[np.ndarray]) -> None:
+    def __init__(self, chunks: list[Any], offsets: list[np.ndarray]) -> None:
         self.chunks = chunks
         self.offsets = offsets
         sizes = [o.size - 1 for o in offsets]
@@ -51,7 +56,11 @@ class ShingleTable:
         shift = 0
         for k in np.unique(which).tolist():
             local = docs[which == k] - self.starts[k]
-            sets, offs = sorted_sets(self.chunks[k], self.offsets[k], local)
+            chunk = self.chunks[k]
+            if isinstance(chunk, SpillFile):
+                sets, offs = chunk.sets(self.offsets[k], local)
+            else:
+                sets, offs = sorted_sets(chunk, self.offsets[k], local)
             parts.append(sets)
             part_offsets.append(offs[1:] + shift)
             shift += int(offs[-1])
@@ -62,6 +71,42 @@ class ShingleTable:
         """Sorted unique shingle ids of document ``d``."""
         sets, _ = self.sets(np.array([d]))
         return sets
+
+
+class SpillFile:
+    """Shingle ids on disk, read by positioned reads of up to :data:`READ_WINDOW` bytes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def sets(self, offsets: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted unique sets of ``docs`` (sorted ordinals) whose ids sit at ``offsets``."""
+        starts = offsets[docs]
+        ends = offsets[docs + 1]
+        parts, part_offsets = [], []
+        shift = 0
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            i = 0
+            n = docs.size
+            while i < n:
+                j = i + 1  # group docs while the window stays small
+                while j < n and (ends[j] - starts[i]) * 4 <= READ_WINDOW:
+                    j += 1
+                lo, hi = int(starts[i]), int(ends[j - 1])
+                raw = os.pread(fd, (hi - lo) * 4, lo * 4)
+                window = np.frombuffer(raw, dtype=np.uint32)
+                local_offsets = np.empty(2 * (j - i), dtype=np.int64)
+                local_offsets[0::2] = starts[i:j] - lo
+                local_offsets[1::2] = ends[i:j] - lo
+                sets, offs = sorted_sets(window, local_offsets, np.arange(0, 2 * (j - i), 2))
+                parts.append(sets)
+                part_offsets.append(offs[1:] + shift)
+                shift += int(offs[-1])
+                i = j
+        finally:
+            os.close(fd)
+        return np.concatenate(parts), np.concatenate([[0], *part_offsets]).astype(np.int64)
 
 
 class ShingleStore:
@@ -111,12 +156,7 @@ class ShingleStore:
         counts = np.concatenate(self._all_counts)
         offsets = np.zeros(counts.size + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
-        data = (
-            np.memmap(self._path, dtype=np.uint32, mode="r")
-            if offsets[-1] > 0
-            else np.zeros(0, np.uint32)
-        )
-        return ShingleTable([data], [offsets])
+        return ShingleTable([SpillFile(self._path)], [offsets])
 
     def close(self) -> None:
         """Close the spill file without finishing (after a failed run)."""

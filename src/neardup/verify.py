@@ -117,15 +117,23 @@ def sorted_sets(
     return _sorted_sets_kernel(data, offsets, np.ascontiguousarray(docs, dtype=np.int64))
 
 
+PAIRS_PER_CHUNK = 50_000
+
+
 def exact_similarity(table: Any, pairs: np.ndarray) -> np.ndarray:
     """Exact Jaccard similarity of each pair of document ordinals; ``table`` gives the sorted
-    unique sets of the documents named (a :class:`neardup.shingle_store.ShingleTable`)."""
-    if pairs.shape[0] == 0:
-        return np.zeros(0, dtype=np.float64)
-    docs, inverse = np.unique(pairs, return_inverse=True)
-    sets, set_offsets = table.sets(docs)
-    local = inverse.reshape(pairs.shape).astype(np.int64)
-    return jaccard_pairs(sets, set_offsets, local)
+    unique sets of the documents named (a :class:`neardup.shingle_store.ShingleTable`).
+
+    Pairs are taken ``PAIRS_PER_CHUNK`` at a time, so the sets held at once stay bounded
+    (≤ 100k documents) however many candidates there are."""
+    out = np.zeros(pairs.shape[0], dtype=np.float64)
+    for lo in range(0, pairs.shape[0], PAIRS_PER_CHUNK):
+        chunk = pairs[lo : lo + PAIRS_PER_CHUNK]
+        docs, inverse = np.unique(chunk, return_inverse=True)
+        sets, set_offsets = table.sets(docs)
+        local = inverse.reshape(chunk.shape).astype(np.int64)
+        out[lo : lo + chunk.shape[0]] = jaccard_pairs(sets, set_offsets, local)
+    return out
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
