@@ -112,9 +112,10 @@ def sorted_sets(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique shingle-id sets of the documents ``docs``, packed into
     ``(sets, set_offsets)`` in the order of ``docs``. Only those documents are read (from memory
-    or from a memory map of the spilled shingle file)."""
-    data = np.asarray(shingles) if not isinstance(shingles, np.memmap) else shingles
-    return _sorted_sets_kernel(data, offsets, np.ascontiguousarray(docs, dtype=np.int64))
+    or from a window read from the spill file)."""
+    return _sorted_sets_kernel(
+        np.asarray(shingles), offsets, np.ascontiguousarray(docs, dtype=np.int64)
+    )
 
 
 PAIRS_PER_CHUNK = 50_000

@@ -5,8 +5,10 @@ from __future__ import annotations
 import random
 import tempfile
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
 from conftest import read_clusters, read_records, read_stats, write_jsonl
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -203,3 +205,26 @@ def test_batch_size_does_not_change_results(records, batch_size: int) -> None:
         neardup.dedup(src, tmp_path / "b", workers=1)
         for name in ("kept.jsonl", "removed.jsonl", "clusters.jsonl"):
             assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+@given(
+    st.lists(
+        st.sampled_from(["", "  ", "Para one.", "Widget", "More >", "Para two."]), max_size=14
+    ),
+    st.data(),
+)
+def test_stripping_never_joins_paragraphs_or_doubles_blank_lines(lines, data) -> None:
+    from neardup.text.boilerplate import apply_removed, strip_lines
+
+    text = "\n".join(lines)
+    n = len(text.split("\n"))
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    stripped, removed = strip_lines(text, mask)
+    assert apply_removed(text, removed) == stripped
+    original = text.split("\n")
+    assert all(original[k - 1].strip() == "" or mask[k - 1] for k in removed)
+    out = stripped.split("\n")
+    # no new run of two blank lines: any blank pair in the output was already in the input
+    pairs_in = sum(1 for a, b in pairwise(original) if not a.strip() and not b.strip())
+    pairs_out = sum(1 for a, b in pairwise(out) if not a.strip() and not b.strip())
+    assert pairs_out <= pairs_in

@@ -169,3 +169,33 @@ def test_boilerplate_command_reports_without_writing(tmp_path: Path, cli) -> Non
 def test_bad_boilerplate_parameters(bad: dict) -> None:
     with pytest.raises(neardup.ConfigError):
         neardup.DedupConfig(**bad)
+
+
+def test_dedup_cli_strips_boilerplate(tmp_path: Path, cli) -> None:
+    texts = [
+        "\n\n".join([*_paragraphs(s, n=2), WIDGET, "Closing line of the story."]) for s in range(4)
+    ]
+    src = _write(tmp_path / "in.jsonl", texts)
+    code, out, err = cli(
+        "dedup",
+        src,
+        "-o",
+        tmp_path / "out",
+        "--strip-boilerplate",
+        "--boilerplate-min-docs",
+        "4",
+        "--boilerplate-long-words",
+        "30",
+        "--workers",
+        "1",
+    )
+    assert code == 0, err
+    assert "boilerplate: 16 lines" in out
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert stats["boilerplate"]["parameters"]["min_docs"] == 4
+    assert stats["boilerplate"]["parameters"]["long_min_docs"] == 20
+    kept = _kept(tmp_path / "out")
+    assert kept["d00"] == "\n\n".join(_paragraphs(0, n=2))
+    code, _, err = cli("dedup", src, "-o", tmp_path / "o2", "--boilerplate-mode", "drop")
+    assert code == 2
+    assert "drop" in err

@@ -248,33 +248,29 @@ def strip_lines(text: str, mask: np.ndarray) -> tuple[str, list[int]]:
     """``text`` without the lines where ``mask`` is true, and the removed line numbers
     (1-based, including blank separator lines removed with them).
 
-    When a removed run of lines had a blank (whitespace-only) line on both sides — or at the
-    start or end of the text, a blank line on its inner side — one of those blank lines goes too,
-    so paragraphs stay separated by exactly one blank line."""
+    Where lines were removed, the kept lines on either side of the gap are looked at: if both are
+    blank (whitespace only) — or the gap opens or closes the text next to a blank line — one blank
+    line goes too, so paragraphs stay separated by exactly one blank line. Blank lines elsewhere
+    are left as they were."""
     lines = text.split("\n")
-    drop = np.asarray(mask, dtype=bool).copy()
-    if drop.size != len(lines):
-        raise ValueError(f"mask has {drop.size} entries for {len(lines)} lines")
-    n = len(lines)
-    i = 0
-    while i < n:
-        if not drop[i] or (i > 0 and drop[i - 1]):
-            i += 1
+    if len(mask) != len(lines):
+        raise ValueError(f"mask has {len(mask)} entries for {len(lines)} lines")
+    kept: list[int] = []
+    removed: list[int] = []
+    gap = False
+    for i, line in enumerate(lines):
+        if mask[i]:
+            removed.append(i + 1)
+            gap = True
             continue
-        j = i
-        while j + 1 < n and drop[j + 1]:
-            j += 1
-        before_blank = i == 0 or not lines[i - 1].strip()
-        after_blank = j == n - 1 or not lines[j + 1].strip()
-        if before_blank and after_blank:
-            if j + 1 < n:
-                drop[j + 1] = True  # the blank line after the run
-            elif i > 0:
-                drop[i - 1] = True  # the run ended the text: the blank line before it
-        i = j + 1
-    kept = [line for line, d in zip(lines, drop, strict=True) if not d]
-    removed = [k + 1 for k in np.flatnonzero(drop).tolist()]
-    return "\n".join(kept), removed
+        if gap and not line.strip() and (not kept or not lines[kept[-1]].strip()):
+            removed.append(i + 1)  # the blank line left behind; the gap goes on
+            continue
+        gap = False
+        kept.append(i)
+    if gap and kept and not lines[kept[-1]].strip():
+        removed.append(kept.pop() + 1)
+    return "\n".join(lines[i] for i in kept), sorted(removed)
 
 
 @dataclass(slots=True)
