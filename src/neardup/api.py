@@ -263,6 +263,7 @@ def _stats(cfg, fp, res, sources, fmt, clock, bset=None) -> dict[str, Any]:
         "parameters": {
             **parameter_report(cfg, res.lsh),
             "keep": str(cfg.keep),
+            "clustering": cfg.clustering,
             "text_field": cfg.text_field,
             "id_field": cfg.id_field,
             "on_error": cfg.on_error,

@@ -96,7 +96,13 @@ def boilerplate_options(fn: Any) -> Any:
     type=click.Choice(["raise", "skip"]),
     help="Stop at the first bad record (raise, default) or skip and count it.",
 )
-@click.option("--workers", type=int, help="Worker processes.  [default: all cores]")
+@click.option(
+    "--clustering",
+    type=click.Choice(["components", "star"]),
+    help="components: every chain of near-duplicates is one cluster (default); star: each "
+    "removed document is within the threshold of the one kept for it.",
+)
+@click.option("--workers", type=int, help="Worker threads.  [default: all cores]")
 @click.option("--batch-size", type=int, help="Documents per batch.  [default: 1024]")
 @click.option(
     "--output-format",

@@ -93,6 +93,7 @@ class DedupConfig:
     batch_size: int = 1024
     output_format: str | None = None
     max_bucket: int = 256
+    clustering: Literal["components", "star"] = "components"
     strip_boilerplate: bool = False
     boilerplate_mode: Literal["strip", "mark"] = "strip"
     boilerplate_min_docs: int = 10
@@ -136,6 +137,11 @@ class DedupConfig:
             raise ConfigError(
                 f"threshold must be in (0, 1], got {self.threshold}",
                 remedy="pass a Jaccard similarity such as 0.8",
+            )
+        if self.clustering not in ("components", "star"):
+            raise ConfigError(
+                f"clustering must be components or star, got {self.clustering!r}",
+                remedy="use --clustering components (connected groups, the default) or star",
             )
         if self.boilerplate_mode not in ("strip", "mark"):
             raise ConfigError(

@@ -84,3 +84,48 @@ def choose_keepers(
             best_key[c] = key
             keepers[c] = x
     return keepers
+
+
+def keeper_rank(
+    policy: KeepPolicy,
+    lengths: np.ndarray,
+    values: Sequence[Any] | None = None,
+    ids: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Every document's place in the policy's order of preference (0 = kept first); ties in
+    input order. ``none`` ranks like ``first`` (the first member is the reference)."""
+    n = lengths.size
+    ordinal = np.arange(n, dtype=np.int64)
+    if policy.kind in ("first", "none"):
+        return ordinal
+    if policy.kind in ("longest", "shortest"):
+        sign = -1 if policy.kind == "longest" else 1
+        order = np.lexsort((ordinal, sign * lengths.astype(np.int64)))
+    else:
+        if values is None or ids is None:
+            raise ValueError("field-based keeper policies need values and ids")
+        fld = policy.field or ""
+        keys = [_comparable(values[x], fld, ids[x]) for x in range(n)]
+        order = np.array(
+            sorted(range(n), key=lambda x: (-keys[x][0], _negate(keys[x][1]), x)), dtype=np.int64
+        )
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = ordinal
+    return rank
+
+
+class _negate:
+    """Reverses the order of any comparable value (for 'largest first' sorts)."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v: Any) -> None:
+        self.v = v
+
+    def __lt__(self, other: _negate) -> bool:
+        return other.v < self.v
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _negate) and other.v == self.v
+
+    __hash__ = None  # type: ignore[assignment]

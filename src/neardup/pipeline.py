@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 
 from neardup.candidates.lsh import VERIFIED_RECALL, LSHParams, candidate_pairs, lsh_params
-from neardup.cluster import components
+from neardup.cluster import components, star_groups
 from neardup.config import DedupConfig
 from neardup.errors import DuplicateIdError, InputError
 from neardup.fingerprint.exact import exact_hashes
 from neardup.fingerprint.minhash import signatures as minhash_signatures
 from neardup.io.sources import FieldSpec, RawBatch, Source, parse_batch
-from neardup.keep import choose_keepers
+from neardup.keep import choose_keepers, keeper_rank
 from neardup.shingle_store import ShingleStore, ShingleTable
 from neardup.text.boilerplate import (
     BoilerplateSet,
@@ -386,6 +386,9 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
     edges = np.concatenate([ex_edges, accepted]) if accepted.size else ex_edges
     labels, roots = components(n, edges)
     ids = fp.ids
+    if cfg.clustering == "star":
+        rank = keeper_rank(cfg.keep, fp.lengths, fp.keep_values, ids)
+        labels, roots = star_groups(n, labels, ex_edges, accepted, rank)
     keepers = choose_keepers(cfg.keep, labels, roots, fp.lengths, fp.keep_values, ids)
     in_cluster = labels >= 0
     ref = np.full(n, -1, dtype=np.int64)
