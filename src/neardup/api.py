@@ -25,17 +25,9 @@ from neardup.io.artifacts import (
 )
 from neardup.io.sources import RawBatch, open_source
 from neardup.params import parameter_report
-from neardup.pipeline import (
-    REASON_NAMES,
-    Fingerprints,
-    StageClock,
-    StageParams,
-    choose_lsh,
-    fingerprint_batch,
-    resolve,
-    scan,
-)
+from neardup.pipeline import Fingerprints, StageClock, StageParams, fingerprint_batch, scan
 from neardup.records import Cluster
+from neardup.resolve import REASON_NAMES, choose_lsh, resolve
 from neardup.shingle_store import ShingleStore
 from neardup.text.boilerplate import (
     BoilerplateSet,
