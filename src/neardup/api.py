@@ -247,6 +247,7 @@ def _stats(cfg, fp, res, sources, fmt, clock, bset=None) -> dict[str, Any]:
         "largest_cluster": int(sizes.max()) if sizes.size else 0,
         "documents_in_clusters": int(sizes.sum()),
         **res.counts,
+        "similarity_histogram": res.histogram,
         "character_shingled_documents": int((fp.modes == 2).sum()),
         "skipped_records": len(fp.skipped),
         "invalid_utf8_records": fp.invalid_utf8,

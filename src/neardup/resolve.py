@@ -33,6 +33,7 @@ class Resolution:
     reason: np.ndarray  # REASON_* per document
     removed: np.ndarray  # bool per document
     counts: dict[str, int] = field(default_factory=dict)
+    histogram: dict[str, list] = field(default_factory=dict)
 
 
 def choose_lsh(cfg: DedupConfig) -> LSHParams:
@@ -125,4 +126,10 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
         "exact_pairs": int(ex_edges.shape[0]),
         "empty_documents": int((~eligible).sum()),
     }
-    return Resolution(lsh, labels, roots, keepers, similarity, reason, removed, counts)
+    hist, edges_ = np.histogram(sims, bins=50, range=(0.0, 1.0))
+    histogram = {
+        "bin_edges": [round(float(e), 2) for e in edges_],
+        "candidate_pairs": hist.tolist(),
+        "measure": "exact Jaccard" if cfg.verify else "MinHash estimate",
+    }
+    return Resolution(lsh, labels, roots, keepers, similarity, reason, removed, counts, histogram)
