@@ -8,7 +8,15 @@
 
 __version__ = "0.1.0"
 
-from neardup.api import DedupResult, dedup, find_boilerplate, find_duplicates, plan
+from neardup.api import (
+    DedupResult,
+    dedup,
+    explain,
+    explain_texts,
+    find_boilerplate,
+    find_duplicates,
+    plan,
+)
 from neardup.candidates.lsh import LSHParams, candidate_probability, lsh_params
 from neardup.config import DedupConfig, KeepPolicy
 from neardup.errors import (
@@ -40,6 +48,8 @@ __all__ = [
     "__version__",
     "candidate_probability",
     "dedup",
+    "explain",
+    "explain_texts",
     "find_boilerplate",
     "find_duplicates",
     "lsh_params",

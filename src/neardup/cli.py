@@ -7,6 +7,7 @@ and exits with the error's code: 2 for bad parameters, 3 for bad input, 4 for ou
 
 from __future__ import annotations
 
+import shutil
 import signal
 import sys
 import threading
@@ -18,10 +19,11 @@ import orjson
 
 from neardup import __version__
 from neardup.api import dedup as run_dedup
-from neardup.api import find_boilerplate, plan
+from neardup.api import explain, find_boilerplate, plan
 from neardup.config import OUTPUT_FORMATS, DedupConfig
 from neardup.errors import NeardupError
 from neardup.params import format_parameter_report
+from neardup.report.explain import format_explanation
 
 
 def _emit_json(obj: Any) -> None:
@@ -243,6 +245,52 @@ def boilerplate_cmd(
             f"  {row['documents']:>7,} docs  {row['clusters']:>7,} clusters  {text!r}  "
             f"(e.g. {examples})"
         )
+
+
+@cli.command("explain")
+@click.argument("a")
+@click.argument("b")
+@click.option(
+    "--corpus",
+    "corpus",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A and B are ids in this corpus (repeatable); differing lines are checked for "
+    "boilerplate in it.",
+)
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML config file.")
+@click.option("--text-field", help="Field holding the text (with --corpus).  [default: text]")
+@click.option("--id-field", help="Field holding the id (with --corpus).  [default: id]")
+@click.option("--threshold", type=float, help="Jaccard similarity of near-duplicates. [0.8]")
+@click.option("--num-perm", type=int, help="MinHash permutations.  [default: 128]")
+@click.option("--ngram", type=int, help="Words per shingle.  [default: 5]")
+@click.option("--char-ngram", type=int, help="Characters per shingle (no-space scripts). [5]")
+@click.option("--shingle", type=click.Choice(["auto", "word", "char"]), help="Shingle kind.")
+@click.option("--seed", type=int, help="Seed of the MinHash permutations.  [default: 42]")
+@click.option("--bands", type=int, help="LSH bands (with --rows).")
+@click.option("--rows", type=int, help="LSH rows per band (with --bands).")
+@boilerplate_options
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+def explain_cmd(
+    a: str,
+    b: str,
+    corpus: tuple[Path, ...],
+    config_file: Path | None,
+    as_json: bool,
+    **options: Any,
+) -> None:
+    """Explain why A and B are, or are not, duplicates: Jaccard and containment, the MinHash
+    estimate, the odds that LSH proposes them, the verdict, and the lines that differ.
+
+    A and B are two text files, or two document ids with --corpus."""
+    base = DedupConfig.from_toml(config_file) if config_file else DedupConfig()
+    changes = {k: v for k, v in options.items() if v is not None}
+    cfg = base.with_(**changes) if changes else base
+    exp = explain(a, b, cfg, corpus=list(corpus) or None, progress=False)
+    if as_json:
+        _emit_json(exp)
+    else:
+        click.echo(format_explanation(exp, width=shutil.get_terminal_size((100, 20)).columns))
 
 
 def _terminate(signum: int, _frame: Any) -> None:

@@ -1,0 +1,1 @@
+"""Explanations and reports: `neardup explain` and the HTML report of a run."""
