@@ -14,7 +14,13 @@ import numpy as np
 
 from neardup import __version__
 from neardup.config import DedupConfig
-from neardup.errors import ConfigError, DuplicateIdError, InputError, OutputError
+from neardup.errors import (
+    ConfigError,
+    DependencyError,
+    DuplicateIdError,
+    InputError,
+    OutputError,
+)
 from neardup.executors.local import LocalExecutor
 from neardup.io.artifacts import (
     BoilerplateOutput,
@@ -80,13 +86,15 @@ def dedup(
     config: DedupConfig | None = None,
     *,
     progress: bool | None = None,
+    report: str | Path | None = None,
     **overrides: Any,
 ) -> DedupResult:
     """Deduplicate corpora on disk and write kept, removed, clusters.jsonl and stats.json.
 
     ``inputs`` are JSONL (optionally .gz/.zst), Parquet or CSV files, or folders of .txt files.
     Every accepted input document ends up exactly once in kept or removed. ``overrides`` are
-    :class:`DedupConfig` fields (``threshold=0.9``, ``keep="longest"``, ...).
+    :class:`DedupConfig` fields (``threshold=0.9``, ``keep="longest"``, ...). ``report``: also
+    write a self-contained HTML report there (needs ``neardup[report]``).
     """
     cfg = _config(config, overrides)
     paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
@@ -136,7 +144,22 @@ def dedup(
         finally:
             if bar is not None:
                 bar.close()
+    if report is not None:
+        written["report"] = str(_write_report(Path(report), stats, out))
     return DedupResult(stats, written)
+
+
+def _write_report(path: Path, stats: dict[str, Any], out: Path) -> Path:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise DependencyError(
+            "the HTML report needs matplotlib",
+            remedy="pip install 'neardup[report]'",
+        ) from exc
+    from neardup.report.html import write_report
+
+    return write_report(path, stats, out)
 
 
 def _scan_pass(sources, cfg, executor, work, progress, name, params) -> Fingerprints:

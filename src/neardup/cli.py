@@ -123,6 +123,11 @@ def boilerplate_options(fn: Any) -> Any:
 @click.option(
     "--dry-run", is_flag=True, help="Print the chosen bands/rows and candidate odds; run nothing."
 )
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path),
+    help="Also write a self-contained HTML report (summary, S-curve, clusters with diffs).",
+)
 @click.option("--progress/--no-progress", default=None, help="Progress bars on stderr.")
 def dedup_cmd(
     inputs: tuple[Path, ...],
@@ -130,6 +135,7 @@ def dedup_cmd(
     config_file: Path | None,
     as_json: bool,
     dry_run: bool,
+    report: Path | None,
     progress: bool | None,
     **options: Any,
 ) -> None:
@@ -152,7 +158,7 @@ def dedup_cmd(
         raise click.UsageError("give at least one input file or folder")
     if output is None:
         raise click.UsageError("--output DIR is required (or use --dry-run)")
-    result = run_dedup(list(inputs), output, cfg, progress=progress)
+    result = run_dedup(list(inputs), output, cfg, progress=progress, report=report)
     s = result.stats
     if as_json:
         _emit_json(s)
