@@ -299,6 +299,150 @@ def explain_cmd(
         click.echo(format_explanation(exp, width=shutil.get_terminal_size((100, 20)).columns))
 
 
+@cli.group("index")
+def index_group() -> None:
+    """A persistent index: is a new document a duplicate of anything already stored?"""
+
+
+@index_group.command("create")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--threshold", type=float, help="Jaccard similarity of near-duplicates. [0.8]")
+@click.option("--num-perm", type=int, help="MinHash permutations.  [default: 128]")
+@click.option("--ngram", type=int, help="Words per shingle.  [default: 5]")
+@click.option("--char-ngram", type=int, help="Characters per shingle (no-space scripts). [5]")
+@click.option("--shingle", type=click.Choice(["auto", "word", "char"]), help="Shingle kind.")
+@click.option("--seed", type=int, help="Seed of the MinHash permutations.  [default: 42]")
+@click.option("--bands", type=int, help="LSH bands (with --rows; default: chosen).")
+@click.option("--rows", type=int, help="LSH rows per band (with --bands).")
+def index_create(path: Path, **options: Any) -> None:
+    """Create an index at PATH (one SQLite file). Its parameters are stored in it and used for
+    every later call."""
+    from neardup.index import Index
+
+    idx = Index.create(path, **{k: v for k, v in options.items() if v is not None})
+    p = idx.stats()["parameters"]
+    click.echo(
+        f"created {path}: threshold {p['threshold']}, {p['num_perm']} permutations, "
+        f"{p['bands']} bands × {p['rows']} rows, word {p['ngram']}-grams"
+    )
+
+
+@index_group.command("add")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--add-duplicates", is_flag=True, help="Store duplicates too (they are reported).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Also write kept.jsonl (new), removed.jsonl (duplicates) and stats.json.",
+)
+@click.option("--text-field", help="Field holding the text.  [default: text]")
+@click.option("--id-field", help="Field holding the id.  [default: id]")
+@click.option("--batch-size", type=int, help="Documents per transaction.  [default: 1024]")
+@click.option("--json", "as_json", is_flag=True, help="Print every result as JSON.")
+def index_add_cmd(
+    path: Path,
+    inputs: tuple[Path, ...],
+    add_duplicates: bool,
+    output: Path | None,
+    as_json: bool,
+    **options: Any,
+) -> None:
+    """Add the documents of INPUTS to the index at PATH; report, for each, new or duplicate of
+    an id with the similarity and reason. Each batch is one transaction."""
+    from neardup.api import index_add
+    from neardup.index import Index
+
+    cfg = DedupConfig().with_(**{k: v for k, v in options.items() if v is not None})
+    with Index.open(path) as idx:
+        summary = index_add(
+            idx, list(inputs), add_duplicates=add_duplicates, output=output, config=cfg
+        )
+    if as_json:
+        _emit_json(summary)
+        return
+    for r in summary["results"]:
+        if r["status"] == "new":
+            click.echo(f"new        {r['id']}")
+        else:
+            stored = " (stored)" if r["added"] else ""
+            click.echo(
+                f"duplicate  {r['id']}  of {r['kept_id']}  {r['reason']}, "
+                f"J={r['similarity']:.3f}{stored}"
+            )
+    click.echo(
+        f"neardup: {summary['documents']:,} documents → {summary['new']:,} new, "
+        f"{summary['duplicates']:,} duplicates · index holds "
+        f"{summary['index']['documents']:,} · {summary['seconds']:.2f} s",
+        err=True,
+    )
+
+
+@index_group.command("query")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--text", "texts", multiple=True, help="A text to look up (repeatable).")
+@click.option("--limit", type=int, default=10, show_default=True, help="Matches per document.")
+@click.option("--text-field", help="Field holding the text.  [default: text]")
+@click.option("--id-field", help="Field holding the id.  [default: id]")
+@click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON.")
+def index_query(
+    path: Path,
+    inputs: tuple[Path, ...],
+    texts: tuple[str, ...],
+    limit: int,
+    as_json: bool,
+    **options: Any,
+) -> None:
+    """Look up the documents of INPUTS (or --text) in the index; nothing is changed."""
+    from neardup.api import iter_documents
+    from neardup.index import Index
+
+    if not inputs and not texts:
+        raise click.UsageError("give INPUT files or --text")
+    cfg = DedupConfig().with_(**{k: v for k, v in options.items() if v is not None})
+    queries = [(f"--text {k + 1}", t) for k, t in enumerate(texts)]
+    if inputs:
+        queries += [(d["id"], d["text"]) for d in iter_documents(list(inputs), cfg)]
+    with Index.open(path) as idx:
+        found = idx.query([t for _, t in queries], limit=limit)
+    rows = [
+        {"query": q, "matches": [m.to_dict() for m in ms]}
+        for (q, _), ms in zip(queries, found, strict=True)
+    ]
+    if as_json:
+        _emit_json(rows)
+        return
+    for row in rows:
+        if not row["matches"]:
+            click.echo(f"{row['query']}: no match")
+        for m in row["matches"]:
+            click.echo(f"{row['query']}: {m['id']}  {m['reason']}, J={m['similarity']:.3f}")
+
+
+@index_group.command("remove")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("ids", nargs=-1, required=True)
+def index_remove(path: Path, ids: tuple[str, ...]) -> None:
+    """Remove documents by id from the index at PATH."""
+    from neardup.index import Index
+
+    with Index.open(path) as idx:
+        n = idx.remove(ids)
+    click.echo(f"removed {n} of {len(ids)}")
+
+
+@index_group.command("stats")
+@click.argument("path", type=click.Path(path_type=Path))
+def index_stats(path: Path) -> None:
+    """Documents, size on disk and parameters of the index at PATH (JSON)."""
+    from neardup.index import Index
+
+    with Index.open(path) as idx:
+        _emit_json(idx.stats())
+
+
 def _terminate(signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 

@@ -1,0 +1,182 @@
+"""The persistent index: answers, transactions, crash consistency, concurrent readers, CLI."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import neardup
+from neardup.index import Index
+
+SEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
+
+
+def _article(seed: int, n: int = 5) -> str:
+    rng = np.random.default_rng(seed)
+    return "\n\n".join(
+        " ".join(f"i{seed}x{p}x{int(k)}" for k in rng.integers(0, 10**6, size=40)) + "."
+        for p in range(n)
+    )
+
+
+def test_create_open_and_stored_parameters(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    Index.create(path, threshold=0.7, num_perm=64).close()
+    with Index.open(path) as idx:
+        assert idx.config.threshold == 0.7
+        assert idx.config.num_perm == 64
+        assert (idx.config.bands, idx.config.rows) == (idx.lsh.bands, idx.lsh.rows)
+        assert idx.stats()["documents"] == 0
+    with pytest.raises(neardup.ConfigError, match="already exists"):
+        Index.create(path)
+    with pytest.raises(neardup.InputError, match="no such index"):
+        Index.open(tmp_path / "missing.db")
+    (tmp_path / "junk.db").write_bytes(b"not sqlite at all" * 100)
+    with pytest.raises(neardup.InputError, match="not a neardup index"):
+        Index.open(tmp_path / "junk.db")
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared/seeds absent")
+def test_seed_pair(tmp_path: Path) -> None:
+    with Index.create(tmp_path / "s.db") as idx:
+        idx.add([("000", (SEEDS / "000_4e97f072294f02cf.txt").read_text(encoding="utf-8"))])
+        [matches] = idx.query([(SEEDS / "001_0c9642bc1d2a5f0b.txt").read_text(encoding="utf-8")])
+    assert [m.id for m in matches] == ["000"]
+    assert 0.96 <= matches[0].similarity <= 0.98
+    assert matches[0].reason == "near"
+
+
+def test_add_reports_and_stores(tmp_path: Path) -> None:
+    a, b = _article(1), _article(2)
+    near = a + "\n\nA closing line added by the second site."
+    with Index.create(tmp_path / "x.db") as idx:
+        first = idx.add([("a", a), {"id": "b", "text": b, "source": "wire"}])
+        assert [r.status for r in first] == ["new", "new"]
+        again = idx.add([("a2", a.upper()), ("n", near), ("c", _article(3)), ("c2", _article(3))])
+        assert [(r.status, r.kept_id, r.reason) for r in again] == [
+            ("duplicate", "a", "exact"),
+            ("duplicate", "a", "near"),
+            ("new", None, None),
+            ("duplicate", "c", "exact"),  # earlier in the same call counts
+        ]
+        assert 0.8 <= again[1].similarity < 1.0
+        assert len(idx) == 3
+        assert idx.get("b") == {
+            "id": "b",
+            "text": b,
+            "meta": {"source": "wire"},
+            "added_at": idx.get("b")["added_at"],
+        }
+        kept = idx.add([("a3", a)], add_duplicates=True)
+        assert kept[0].status == "duplicate" and kept[0].added
+        assert len(idx) == 4
+        with pytest.raises(neardup.DuplicateIdError, match="'b' is already"):
+            idx.add([("d", _article(4)), ("b", _article(5))])
+        assert idx.get("d") is None  # the whole call was rolled back
+        assert idx.remove(["a", "a3", "nope"]) == 2
+        assert idx.query([a, near]) == [[], []]  # its duplicates were reported, not stored
+        assert [m.id for m in idx.query([_article(3)])[0]] == ["c"]
+        assert idx.query(["", "   "]) == [[], []]
+
+
+def test_crash_mid_add_leaves_a_consistent_index(tmp_path: Path) -> None:
+    path = tmp_path / "crash.db"
+    Index.create(path).close()
+    script = textwrap.dedent(
+        f"""
+        import numpy as np
+        from neardup.index import Index
+        idx = Index.open({str(path)!r})
+        k = 0
+        print("ready", flush=True)
+        while True:
+            batch = []
+            for _ in range(200):
+                rng = np.random.default_rng(k)
+                words = rng.integers(0, 10**9, 300)
+                batch.append((f"d{{k}}", " ".join(f"w{{int(x)}}" for x in words)))
+                k += 1
+            idx.add(batch)
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    time.sleep(3.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    with Index.open(path) as idx:
+        n = len(idx)
+        bands = idx.lsh.bands
+    assert n > 0 and n % 200 == 0  # only whole transactions survive
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    rows = conn.execute("SELECT length(signature), length(shingles), length(text) FROM docs")
+    assert all(sig == 4 * 128 and sh > 0 and t > 0 for sig, sh, t in rows)
+    assert conn.execute("SELECT COUNT(*) FROM bands").fetchone()[0] == n * bands
+    conn.close()
+
+
+def test_readers_keep_working_during_writes(tmp_path: Path) -> None:
+    path = tmp_path / "rw.db"
+    Index.create(path).close()
+    writer, reader = Index.open(path), Index.open(path)
+    reader.add([("probe", _article(99))])
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def write() -> None:
+        try:
+            for k in range(20):
+                writer.add([(f"w{k}x{j}", _article(1000 + 50 * k + j)) for j in range(50)])
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    reads = 0
+    while not done.is_set():
+        assert reader.query([_article(99)])[0][0].id == "probe"
+        reads += 1
+    thread.join()
+    assert not errors
+    assert reads > 5
+    assert len(reader) == 1001
+
+
+def test_cli(tmp_path: Path, cli) -> None:
+    db = tmp_path / "cli.db"
+    corpus = tmp_path / "c.jsonl"
+    docs = [{"id": f"d{k}", "text": _article(k)} for k in range(3)]
+    docs.append({"id": "copy", "text": _article(1), "source": "mirror"})
+    corpus.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    assert cli("index", "create", db, "--threshold", "0.75")[0] == 0
+    code, out, _ = cli("index", "add", db, corpus, "-o", tmp_path / "out")
+    assert code == 0
+    assert "duplicate  copy  of d1  exact, J=1.000" in out
+    removed = [json.loads(x) for x in (tmp_path / "out" / "removed.jsonl").read_text().splitlines()]
+    assert removed[0]["id"] == "copy" and removed[0]["kept_id"] == "d1"
+    assert removed[0]["source"] == "mirror"
+    code, out, _ = cli("index", "query", db, "--text", _article(2), "--json")
+    assert json.loads(out)[0]["matches"][0]["id"] == "d2"
+    code, out, _ = cli("index", "stats", db)
+    stats = json.loads(out)
+    assert stats["documents"] == 3 and stats["parameters"]["threshold"] == 0.75
+    assert cli("index", "remove", db, "d2")[1].strip() == "removed 1 of 1"
+    code, _, err = cli("index", "add", db, corpus)
+    assert code == 3 and "'d0' is already in the index" in err
+    code, _, err = cli("index", "query", tmp_path / "none.db", "--text", "x")
+    assert code == 3 and "no such index" in err
