@@ -27,10 +27,12 @@ from neardup.errors import (
     OutputError,
     RecordTypeError,
 )
+from neardup.index import AddResult, Index, QueryMatch
 from neardup.records import Cluster, Decision, Document, Match
 from neardup.text.normalize import normalize
 
 __all__ = [
+    "AddResult",
     "Cluster",
     "ConfigError",
     "Decision",
@@ -38,12 +40,14 @@ __all__ = [
     "DedupResult",
     "Document",
     "DuplicateIdError",
+    "Index",
     "InputError",
     "KeepPolicy",
     "LSHParams",
     "Match",
     "NeardupError",
     "OutputError",
+    "QueryMatch",
     "RecordTypeError",
     "__version__",
     "candidate_probability",

@@ -443,6 +443,60 @@ def index_stats(path: Path) -> None:
         _emit_json(idx.stats())
 
 
+@cli.command("serve")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to bind.")
+@click.option(
+    "--api-key-file",
+    type=click.Path(path_type=Path),
+    help="File with one API key per line (also read: $NEARDUP_API_KEYS, comma-separated).",
+)
+@click.option(
+    "--auth/--no-auth",
+    default=None,
+    help="Require a bearer API key (default: required unless bound to a loopback address).",
+)
+@click.option(
+    "--max-body-mb",
+    type=float,
+    default=8.0,
+    show_default=True,
+    help="Largest request body accepted.",
+)
+@click.option(
+    "--max-batch",
+    type=int,
+    default=1000,
+    show_default=True,
+    help="Most documents or texts per request.",
+)
+def serve_cmd(
+    path: Path,
+    host: str,
+    port: int,
+    api_key_file: Path | None,
+    auth: bool | None,
+    max_body_mb: float,
+    max_batch: int,
+) -> None:
+    """Serve the index at PATH over HTTP (FastAPI; needs neardup[server]): POST /v1/documents,
+    POST /v1/query, GET and DELETE /v1/documents/{id}, GET /v1/stats, GET /healthz; the
+    OpenAPI spec is at /openapi.json."""
+    from neardup.server import load_api_keys, serve
+
+    keys = load_api_keys(api_key_file)
+    serve(
+        path,
+        host=host,
+        port=port,
+        api_keys=keys,
+        require_auth=auth,
+        max_body_bytes=int(max_body_mb * (1 << 20)),
+        max_batch=max_batch,
+    )
+
+
 def _terminate(signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
