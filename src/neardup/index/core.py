@@ -99,6 +99,8 @@ class Index:
         self.lsh = choose_lsh(cfg)
         self._params = StageParams.from_config(cfg)
         self._local = threading.local()
+        self._all: list[Any] = []  # every thread's connection, closed by close()
+        self._all_lock = threading.Lock()
 
     # -- opening ------------------------------------------------------------------------------
     @classmethod
@@ -166,13 +168,17 @@ class Index:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = connect(self.path)
+            with self._all_lock:
+                self._all.append(conn)
         return conn
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        """Close the connections of every thread that used this index."""
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
             conn.close()
-            self._local.conn = None
+        self._local = threading.local()
 
     def __enter__(self) -> Index:
         return self
