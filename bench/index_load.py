@@ -145,11 +145,12 @@ def main() -> int:
     key = "bench-key-" + os.urandom(8).hex()
     port = free_port()
     env = {**os.environ, "NEARDUP_API_KEYS": key}
+    log = open(work / "server.log", "wb")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
         [sys.executable, "-m", "neardup.cli", "serve", str(db), "--port", str(port)],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -165,7 +166,9 @@ def main() -> int:
             rng.choice(pool) if k % 2 == 0 else extra[k % len(extra)]["text"]
             for k in range(args.queries)
         ]
-        queries = load(base + "/v1/query", [{"texts": [t]} for t in texts], key, args.concurrency)
+        bodies = [{"texts": [t]} for t in texts]
+        queries_1 = load(base + "/v1/query", bodies[: len(bodies) // 4], key, 1)
+        queries = load(base + "/v1/query", bodies, key, args.concurrency)
         adds = load(
             base + "/v1/documents",
             [{"documents": [{"id": f"bench-{k}", "text": d["text"]}]} for k, d in enumerate(extra)],
@@ -175,6 +178,7 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
 
     result = {
         "docs_in_index": len(stored),
@@ -183,6 +187,7 @@ def main() -> int:
         "add_vs_dedup_throughput": round((len(stored) / add_s) / (len(stored) / dedup_s), 3),
         "bytes_on_disk": size,
         "bytes_per_document": round(size / len(stored), 1),
+        "query_one_client": queries_1,
         "query": queries,
         "add_one": adds,
         "concurrency": args.concurrency,

@@ -208,9 +208,9 @@ class Index:
             out[n] = QueryMatch(rid, 1.0, "exact")
         if shingles.size == 0:
             return list(out.values())[:limit]
-        cand: set[int] = set()
-        for key in keys.tolist():
-            cand.update(n for (n,) in conn.execute("SELECT n FROM bands WHERE key = ?", (key,)))
+        key_list = keys.tolist()
+        marks = ",".join("?" * len(key_list))
+        cand = {n for (n,) in conn.execute(f"SELECT n FROM bands WHERE key IN ({marks})", key_list)}
         cand -= set(out)
         if cand:
             marks = ",".join("?" * len(cand))
