@@ -439,14 +439,29 @@ def explain(
     config: DedupConfig | None = None,
     *,
     corpus: str | Path | Sequence[str | Path] | None = None,
+    index: str | Path | None = None,
     progress: bool | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
-    """Why ``a`` and ``b`` are or are not duplicates: two text files, or — with ``corpus`` — two
+    """Why ``a`` and ``b`` are or are not duplicates: two text files; or — with ``corpus`` — two
     document ids in it, in which case each differing line also says whether it is boilerplate
-    in the corpus and in how many clusters it stands."""
+    in the corpus and in how many clusters it stands; or — with ``index`` — two ids stored in a
+    :class:`neardup.Index`, measured with the index's own parameters."""
+    from neardup.index import Index
     from neardup.report.explain import Side, explain_pair
 
+    if index is not None:
+        with Index.open(index) as idx:
+            docs = [idx.get(str(x)) for x in (a, b)]
+            cfg = idx.config.with_(**overrides) if overrides else idx.config
+        missing = [str(x) for x, d in zip((a, b), docs, strict=True) if d is None]
+        if missing:
+            raise InputError(
+                f"no document with id {', '.join(repr(m) for m in missing)} in the index",
+                path=str(index),
+                remedy="check the ids with `neardup index query`, or pass two files",
+            )
+        return explain_pair(Side(str(a), docs[0]["text"]), Side(str(b), docs[1]["text"]), cfg)
     cfg = _config(config, overrides)
     if corpus is None:
         sides = [Side(str(p), _read_text(p)) for p in (a, b)]

@@ -264,6 +264,12 @@ def boilerplate_cmd(
     help="A and B are ids in this corpus (repeatable); differing lines are checked for "
     "boilerplate in it.",
 )
+@click.option(
+    "--index",
+    "index_path",
+    type=click.Path(path_type=Path),
+    help="A and B are ids stored in this index (its parameters apply).",
+)
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML config file.")
 @click.option("--text-field", help="Field holding the text (with --corpus).  [default: text]")
 @click.option("--id-field", help="Field holding the id (with --corpus).  [default: id]")
@@ -281,6 +287,7 @@ def explain_cmd(
     a: str,
     b: str,
     corpus: tuple[Path, ...],
+    index_path: Path | None,
     config_file: Path | None,
     as_json: bool,
     **options: Any,
@@ -288,11 +295,16 @@ def explain_cmd(
     """Explain why A and B are, or are not, duplicates: Jaccard and containment, the MinHash
     estimate, the odds that LSH proposes them, the verdict, and the lines that differ.
 
-    A and B are two text files, or two document ids with --corpus."""
+    A and B are two text files, or two document ids with --corpus or --index."""
     base = DedupConfig.from_toml(config_file) if config_file else DedupConfig()
     changes = {k: v for k, v in options.items() if v is not None}
     cfg = base.with_(**changes) if changes else base
-    exp = explain(a, b, cfg, corpus=list(corpus) or None, progress=False)
+    if index_path is not None:
+        if corpus:
+            raise click.UsageError("give --corpus or --index, not both")
+        exp = explain(a, b, index=index_path)
+    else:
+        exp = explain(a, b, cfg, corpus=list(corpus) or None, progress=False)
     if as_json:
         _emit_json(exp)
     else:

@@ -180,3 +180,19 @@ def test_cli(tmp_path: Path, cli) -> None:
     assert code == 3 and "'d0' is already in the index" in err
     code, _, err = cli("index", "query", tmp_path / "none.db", "--text", "x")
     assert code == 3 and "no such index" in err
+
+
+def test_explain_two_ids_in_an_index(tmp_path: Path, cli) -> None:
+    db = tmp_path / "e.db"
+    with Index.create(db, threshold=0.7) as idx:
+        base = _article(7)
+        idx.add([("x", base), ("y", base + "\n\nOne more closing line.")], add_duplicates=True)
+    code, out, err = cli("explain", "x", "y", "--index", db, "--json")
+    assert code == 0, err
+    exp = json.loads(out)
+    assert exp["parameters"]["threshold"] == 0.7
+    assert exp["verdict"] == "near duplicate"
+    [block] = exp["diff"]
+    assert block["kind"] == "only_in_b" and block["b"][0]["text"] == "One more closing line."
+    code, _, err = cli("explain", "x", "zzz", "--index", db)
+    assert code == 3 and "'zzz'" in err
