@@ -86,6 +86,15 @@ def _doc(item: Any, k: int) -> tuple[str, str, dict[str, Any]]:
     return str(rid), text, meta
 
 
+def _select_in(conn: Any, sql: str, values: list[Any], chunk: int = 900) -> list[tuple]:
+    """Rows of ``sql`` (with one ``IN ({})``) over ``values``, a chunk of parameters at a time."""
+    rows: list[tuple] = []
+    for lo in range(0, len(values), chunk):
+        part = values[lo : lo + chunk]
+        rows += conn.execute(sql.format(",".join("?" * len(part))), part).fetchall()
+    return rows
+
+
 class Index:
     """A persistent near-duplicate index in one SQLite file (see :mod:`neardup.index.store`).
 
@@ -203,11 +212,11 @@ class Index:
     def _matches(
         self, conn: Any, exact: bytes, keys: np.ndarray, shingles: np.ndarray, limit: int
     ) -> list[QueryMatch]:
+        if shingles.size == 0:  # an empty document is never a duplicate, as in `dedup`
+            return []
         out: dict[int, QueryMatch] = {}
         for n, rid in conn.execute("SELECT n, id FROM docs WHERE exact = ? ORDER BY n", (exact,)):
             out[n] = QueryMatch(rid, 1.0, "exact")
-        if shingles.size == 0:
-            return list(out.values())[:limit]
         key_list = keys.tolist()
         marks = ",".join("?" * len(key_list))
         cand = {n for (n,) in conn.execute(f"SELECT n FROM bands WHERE key IN ({marks})", key_list)}
@@ -236,55 +245,142 @@ class Index:
         items = [_doc(d, k) for k, d in enumerate(docs)]
         if not items:
             return []
+        seen_ids: set[str] = set()
+        for rid, _, _ in items:
+            if rid in seen_ids:
+                raise DuplicateIdError(
+                    f"id '{rid}' appears twice in one add",
+                    field="id",
+                    remedy="give every document its own id",
+                )
+            seen_ids.add(rid)
         exact, sigs, sets = self._fingerprint([t for _, t, _ in items])
         keys = self._keys(sigs)
+        exact_b = [exact[k].tobytes() for k in range(len(items))]
         conn = self._conn()
-        results: list[AddResult] = []
         now = datetime.now(UTC).isoformat(timespec="seconds")
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for k, (rid, text, meta) in enumerate(items):
-                if conn.execute("SELECT 1 FROM docs WHERE id = ?", (rid,)).fetchone():
-                    raise DuplicateIdError(
-                        f"id '{rid}' is already in the index",
-                        field="id",
-                        remedy="use a new id, or remove the old document first",
+            results, doc_rows, band_rows = self._plan_add(
+                conn, items, exact_b, keys, sets, add_duplicates
+            )
+            conn.executemany(
+                "INSERT INTO docs (n, id, text, meta, exact, signature, shingles, added_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        n,
+                        rid,
+                        text,
+                        json.dumps(meta, ensure_ascii=False),
+                        exact_b[k],
+                        sigs[k].tobytes(),
+                        sets[k].tobytes(),
+                        now,
                     )
-                ex = exact[k].tobytes()
-                found = self._matches(conn, ex, keys[:, k], sets[k], 1)
-                if found:
-                    m = found[0]
-                    store = add_duplicates
-                    results.append(
-                        AddResult(rid, "duplicate", m.id, m.similarity, m.reason, added=store)
-                    )
-                else:
-                    store = True
-                    results.append(AddResult(rid, "new"))
-                if store:
-                    cur = conn.execute(
-                        "INSERT INTO docs (id, text, meta, exact, signature, shingles, added_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            rid,
-                            text,
-                            json.dumps(meta, ensure_ascii=False),
-                            ex,
-                            sigs[k].tobytes(),
-                            sets[k].tobytes(),
-                            now,
-                        ),
-                    )
-                    n = cur.lastrowid
-                    conn.executemany(
-                        "INSERT OR IGNORE INTO bands VALUES (?, ?)",
-                        [(key, n) for key in keys[:, k].tolist()],
-                    )
+                    for n, k, (rid, text, meta) in ((n, k, items[k]) for n, k in doc_rows)
+                ],
+            )
+            conn.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?)", band_rows)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         return results
+
+    def _plan_add(
+        self,
+        conn: Any,
+        items: list,
+        exact_b: list[bytes],
+        keys: np.ndarray,
+        sets: list[np.ndarray],
+        add_duplicates: bool,
+    ) -> tuple[list, list, list]:
+        """Decide every document of an add with batched lookups (inside the transaction).
+
+        Stored ids, exact hashes and band buckets are fetched with a few ``IN`` queries for the
+        whole call; documents stored earlier in the call are tracked in memory."""
+        taken = _select_in(conn, "SELECT id FROM docs WHERE id IN ({})", [r for r, _, _ in items])
+        if taken:
+            first = next(r for r, _, _ in items if r in {t for (t,) in taken})
+            raise DuplicateIdError(
+                f"id '{first}' is already in the index",
+                field="id",
+                remedy="use a new id, or remove the old document first",
+            )
+        stored_exact: dict[bytes, tuple[int, str]] = {}
+        for ex, n, rid in _select_in(
+            conn, "SELECT exact, n, id FROM docs WHERE exact IN ({}) ORDER BY n", exact_b
+        ):
+            stored_exact.setdefault(ex, (n, rid))
+        bucket: dict[int, list[int]] = {}
+        for key, n in _select_in(
+            conn, "SELECT key, n FROM bands WHERE key IN ({})", np.unique(keys).tolist()
+        ):
+            bucket.setdefault(key, []).append(n)
+        next_n = conn.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM docs").fetchone()[0]
+        new_sets: dict[int, tuple[str, np.ndarray]] = {}
+        results, doc_rows, band_rows = [], [], []
+        for k, (rid, _, _) in enumerate(items):
+            match = self._best(
+                conn, exact_b[k], keys[:, k], sets[k], stored_exact, bucket, new_sets
+            )
+            store = match is None or add_duplicates
+            if match is None:
+                results.append(AddResult(rid, "new"))
+            else:
+                results.append(
+                    AddResult(
+                        rid, "duplicate", match.id, match.similarity, match.reason, added=store
+                    )
+                )
+            if store:
+                n, next_n = next_n, next_n + 1
+                doc_rows.append((n, k))
+                stored_exact.setdefault(exact_b[k], (n, rid))
+                for key in keys[:, k].tolist():
+                    bucket.setdefault(key, []).append(n)
+                    band_rows.append((key, n))
+                new_sets[n] = (rid, sets[k])
+        return results, doc_rows, band_rows
+
+    def _best(
+        self,
+        conn: Any,
+        ex: bytes,
+        keys: np.ndarray,
+        shingles: np.ndarray,
+        stored_exact: dict,
+        bucket: dict,
+        new_sets: dict,
+    ) -> QueryMatch | None:
+        """The best verified match of one document (exact first, then highest Jaccard; ties to
+        the earlier document), or ``None``."""
+        hit = stored_exact.get(ex)
+        if hit is not None and shingles.size:
+            return QueryMatch(hit[1], 1.0, "exact")
+        if shingles.size == 0:
+            return None
+        cand = {n for key in keys.tolist() for n in bucket.get(key, ())}
+        if not cand:
+            return None
+        found: list[tuple[int, str, np.ndarray]] = []
+        on_disk = sorted(n for n in cand if n not in new_sets)
+        for n, rid, blob in _select_in(
+            conn, "SELECT n, id, shingles FROM docs WHERE n IN ({})", on_disk
+        ):
+            found.append((n, rid, np.frombuffer(blob, dtype=np.uint32)))
+        found += [(n, *new_sets[n]) for n in cand if n in new_sets]
+        arrays = [shingles] + [f[2] for f in found]
+        offs = np.concatenate([[0], np.cumsum([a.size for a in arrays])]).astype(np.int64)
+        pairs = np.array([[0, i + 1] for i in range(len(found))], dtype=np.int64)
+        sims = jaccard_pairs(np.concatenate(arrays), offs, pairs).tolist()
+        best = None
+        for (n, rid, _), sim in zip(found, sims, strict=True):
+            if sim >= self.config.threshold and (best is None or (-sim, n) < best[0]):
+                best = ((-sim, n), rid, sim)
+        return QueryMatch(best[1], round(best[2], 6), "near") if best else None
 
     def query(self, texts: Iterable[str], *, limit: int = 10) -> list[list[QueryMatch]]:
         """Stored documents that each text duplicates (verified), best first; changes nothing."""
