@@ -36,6 +36,33 @@ def cli() -> None:
     """Find, explain and remove exact and near-duplicate documents in text corpora."""
 
 
+def fingerprint_options(fn: Any) -> Any:
+    """Options that fix how documents are fingerprinted and matched (dedup, explain, index)."""
+    options = [
+        click.option(
+            "--threshold", type=float, help="Jaccard similarity of near-duplicates.  [default: 0.8]"
+        ),
+        click.option("--num-perm", type=int, help="MinHash permutations.  [default: 128]"),
+        click.option("--ngram", type=int, help="Words per shingle.  [default: 5]"),
+        click.option(
+            "--char-ngram",
+            type=int,
+            help="Characters per shingle (scripts without spaces).  [default: 5]",
+        ),
+        click.option(
+            "--shingle",
+            type=click.Choice(["auto", "word", "char"]),
+            help="Word or character shingles; auto picks characters for Chinese, Japanese, Thai…",
+        ),
+        click.option("--seed", type=int, help="Seed of the MinHash permutations.  [default: 42]"),
+        click.option("--bands", type=int, help="LSH bands (with --rows; default: chosen)."),
+        click.option("--rows", type=int, help="LSH rows per band (with --bands)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
 def boilerplate_options(fn: Any) -> Any:
     """Options shared by ``dedup --strip-boilerplate`` and ``boilerplate``."""
     options = [
@@ -72,18 +99,7 @@ def boilerplate_options(fn: Any) -> Any:
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML config file.")
 @click.option("--text-field", help="Field holding the text.  [default: text]")
 @click.option("--id-field", help="Field holding the id (generated when absent).  [default: id]")
-@click.option("--threshold", type=float, help="Jaccard similarity of near-duplicates. [0.8]")
-@click.option("--num-perm", type=int, help="MinHash permutations.  [default: 128]")
-@click.option("--ngram", type=int, help="Words per shingle.  [default: 5]")
-@click.option("--char-ngram", type=int, help="Characters per shingle (no-space scripts). [5]")
-@click.option(
-    "--shingle",
-    type=click.Choice(["auto", "word", "char"]),
-    help="Word or character shingles; auto picks characters for Chinese, Japanese, Thai…",
-)
-@click.option("--seed", type=int, help="Seed of the MinHash permutations.  [default: 42]")
-@click.option("--bands", type=int, help="LSH bands (with --rows; default: chosen).")
-@click.option("--rows", type=int, help="LSH rows per band (with --bands).")
+@fingerprint_options
 @click.option(
     "--verify/--no-verify",
     default=None,
@@ -273,14 +289,7 @@ def boilerplate_cmd(
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML config file.")
 @click.option("--text-field", help="Field holding the text (with --corpus).  [default: text]")
 @click.option("--id-field", help="Field holding the id (with --corpus).  [default: id]")
-@click.option("--threshold", type=float, help="Jaccard similarity of near-duplicates. [0.8]")
-@click.option("--num-perm", type=int, help="MinHash permutations.  [default: 128]")
-@click.option("--ngram", type=int, help="Words per shingle.  [default: 5]")
-@click.option("--char-ngram", type=int, help="Characters per shingle (no-space scripts). [5]")
-@click.option("--shingle", type=click.Choice(["auto", "word", "char"]), help="Shingle kind.")
-@click.option("--seed", type=int, help="Seed of the MinHash permutations.  [default: 42]")
-@click.option("--bands", type=int, help="LSH bands (with --rows).")
-@click.option("--rows", type=int, help="LSH rows per band (with --bands).")
+@fingerprint_options
 @boilerplate_options
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
 def explain_cmd(
@@ -318,14 +327,7 @@ def index_group() -> None:
 
 @index_group.command("create")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--threshold", type=float, help="Jaccard similarity of near-duplicates. [0.8]")
-@click.option("--num-perm", type=int, help="MinHash permutations.  [default: 128]")
-@click.option("--ngram", type=int, help="Words per shingle.  [default: 5]")
-@click.option("--char-ngram", type=int, help="Characters per shingle (no-space scripts). [5]")
-@click.option("--shingle", type=click.Choice(["auto", "word", "char"]), help="Shingle kind.")
-@click.option("--seed", type=int, help="Seed of the MinHash permutations.  [default: 42]")
-@click.option("--bands", type=int, help="LSH bands (with --rows; default: chosen).")
-@click.option("--rows", type=int, help="LSH rows per band (with --bands).")
+@fingerprint_options
 def index_create(path: Path, **options: Any) -> None:
     """Create an index at PATH (one SQLite file). Its parameters are stored in it and used for
     every later call."""
