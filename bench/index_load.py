@@ -119,6 +119,11 @@ def main() -> int:
 
     docs = read_docs(args.corpus, args.docs + args.adds)
     stored, extra = docs[: args.docs], docs[args.docs :]
+    if len(extra) < args.adds:
+        raise SystemExit(
+            f"the corpus has {len(docs)} documents: need --docs + --adds = "
+            f"{args.docs + args.adds} (new documents for queries and adds)"
+        )
     work = Path(args.workdir or tempfile.mkdtemp(prefix="neardup-index-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     db = work / f"index-{args.docs}.db"
@@ -140,6 +145,12 @@ def main() -> int:
     t0 = time.perf_counter()
     neardup.dedup(corpus_part, work / "dedup-out", progress=False)
     dedup_s = time.perf_counter() - t0
+    print(
+        f"index add {len(stored) / add_s:,.0f} docs/s, dedup {len(stored) / dedup_s:,.0f} "
+        f"docs/s, {size / len(stored):,.0f} bytes/doc",
+        file=sys.stderr,
+        flush=True,
+    )
 
     # 2. the service under load
     key = "bench-key-" + os.urandom(8).hex()
