@@ -1,4 +1,4 @@
-"""The library's entry points; the CLI and the HTTP service call these and nothing deeper."""
+"""Dedup runs: corpora on disk (`dedup`), in memory (`find_duplicates`), boilerplate reports."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from neardup.errors import (
     ConfigError,
     DependencyError,
     DuplicateIdError,
-    InputError,
     OutputError,
 )
 from neardup.executors.local import LocalExecutor
@@ -29,7 +28,7 @@ from neardup.io.artifacts import (
     write_clusters,
     write_documents,
 )
-from neardup.io.sources import FieldSpec, RawBatch, open_source, parse_batch
+from neardup.io.sources import RawBatch, open_source
 from neardup.params import parameter_report
 from neardup.pipeline import Fingerprints, StageClock, StageParams, fingerprint_batch, scan
 from neardup.records import Cluster
@@ -381,192 +380,3 @@ def clusters_of(fp: Fingerprints, res: Any) -> list[Cluster]:
             )
         )
     return out
-
-
-def _read_text(path: str | Path) -> str:
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise InputError(
-            f"cannot read file: {exc.strerror}",
-            path=str(p),
-            remedy="pass two text files, or two ids with --corpus FILE",
-        ) from exc
-    return data.decode("utf-8", errors="replace")
-
-
-def _find_records(sources: list[Any], ids: list[str], cfg: DedupConfig) -> dict[str, str]:
-    """Texts of the records with these ids (compared as strings), reading until all are found."""
-    want = {str(i) for i in ids}
-    found: dict[str, str] = {}
-    spec = FieldSpec(cfg.text_field, cfg.id_field)
-    for src in sources:
-        for raw in src.batches(cfg.batch_size):
-            parsed = parse_batch(raw, spec)
-            for rid, text in zip(parsed.ids, parsed.texts, strict=True):
-                if str(rid) in want and str(rid) not in found:
-                    found[str(rid)] = text
-            if len(found) == len(want):
-                return found
-    missing = sorted(want - set(found))
-    raise InputError(
-        f"no document with id {', '.join(repr(m) for m in missing)} in "
-        + ", ".join(s.name for s in sources),
-        field=cfg.id_field,
-        remedy="check the ids (and --id-field), or pass two files without --corpus",
-    )
-
-
-def explain_texts(
-    text_a: str,
-    text_b: str,
-    config: DedupConfig | None = None,
-    *,
-    labels: tuple[str, str] = ("A", "B"),
-    **overrides: Any,
-) -> dict[str, Any]:
-    """Why two in-memory texts are or are not duplicates (see :mod:`neardup.report.explain`)."""
-    from neardup.report.explain import Side, explain_pair
-
-    cfg = _config(config, overrides)
-    return explain_pair(Side(labels[0], text_a), Side(labels[1], text_b), cfg)
-
-
-def explain(
-    a: str | Path,
-    b: str | Path,
-    config: DedupConfig | None = None,
-    *,
-    corpus: str | Path | Sequence[str | Path] | None = None,
-    index: str | Path | None = None,
-    progress: bool | None = None,
-    **overrides: Any,
-) -> dict[str, Any]:
-    """Why ``a`` and ``b`` are or are not duplicates: two text files; or — with ``corpus`` — two
-    document ids in it, in which case each differing line also says whether it is boilerplate
-    in the corpus and in how many clusters it stands; or — with ``index`` — two ids stored in a
-    :class:`neardup.Index`, measured with the index's own parameters."""
-    from neardup.index import Index
-    from neardup.report.explain import Side, explain_pair
-
-    if index is not None:
-        with Index.open(index) as idx:
-            docs = [idx.get(str(x)) for x in (a, b)]
-            cfg = idx.config.with_(**overrides) if overrides else idx.config
-        missing = [str(x) for x, d in zip((a, b), docs, strict=True) if d is None]
-        if missing:
-            raise InputError(
-                f"no document with id {', '.join(repr(m) for m in missing)} in the index",
-                path=str(index),
-                remedy="check the ids with `neardup index query`, or pass two files",
-            )
-        return explain_pair(Side(str(a), docs[0]["text"]), Side(str(b), docs[1]["text"]), cfg)
-    cfg = _config(config, overrides)
-    if corpus is None:
-        sides = [Side(str(p), _read_text(p)) for p in (a, b)]
-        return explain_pair(sides[0], sides[1], cfg)
-    paths = [corpus] if isinstance(corpus, str | Path) else list(corpus)
-    sources = [open_source(p) for p in paths]
-    texts = _find_records(sources, [str(a), str(b)], cfg)
-    clock = StageClock()
-    with (
-        tempfile.TemporaryDirectory(prefix="neardup-explain-") as work,
-        LocalExecutor(cfg.effective_workers) as executor,
-    ):
-        bset = _boilerplate_set(
-            sources, cfg, executor, Path(work), progress, clock, choose_lsh(cfg)
-        )
-    return explain_pair(Side(str(a), texts[str(a)]), Side(str(b), texts[str(b)]), cfg, bset)
-
-
-def iter_documents(
-    inputs: str | Path | Sequence[str | Path], config: DedupConfig | None = None
-) -> Any:
-    """Every record of the inputs as ``{"id", "text", **other fields}`` (ids generated when
-    absent), with the same checks and error messages as :func:`dedup`."""
-    from neardup.io.artifacts import _iter_records
-    from neardup.io.sources import decode_json_line, record_id, record_text
-
-    cfg = config or DedupConfig()
-    paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
-    spec = FieldSpec(cfg.text_field, cfg.id_field)
-    for src in (open_source(p) for p in paths):
-        for line, raw, record in _iter_records(src):
-            rec = record if record is not None else decode_json_line(raw or b"", src.name, line)[0]
-            text = record_text(rec, spec, src.name, line)
-            rid = record_id(rec, spec, src.name, line)
-            rest = {k: v for k, v in rec.items() if k not in (cfg.text_field, cfg.id_field)}
-            yield {"id": str(rid), "text": text, **rest}
-
-
-def index_add(
-    index: Any,
-    inputs: str | Path | Sequence[str | Path],
-    *,
-    add_duplicates: bool = False,
-    output: str | Path | None = None,
-    config: DedupConfig | None = None,
-) -> dict[str, Any]:
-    """Add the documents of corpora on disk to an index, one transaction per batch.
-
-    Returns counts and every result; with ``output``, also writes ``kept.jsonl`` (documents
-    added as new), ``removed.jsonl`` (duplicates, with ``kept_id``, ``similarity``, ``reason``)
-    and ``stats.json``, as ``dedup`` does, so the two compose."""
-    from neardup.io.sinks import open_sink, write_json_atomic
-
-    cfg = config or DedupConfig()
-    t0 = time.perf_counter()
-    sinks = None
-    if output is not None:
-        out = Path(output)
-        out.mkdir(parents=True, exist_ok=True)
-        sinks = (open_sink(out / "kept.jsonl", "jsonl"), open_sink(out / "removed.jsonl", "jsonl"))
-    results: list[Any] = []
-    try:
-        batch: list[dict[str, Any]] = []
-
-        def flush() -> None:
-            res = index.add(batch, add_duplicates=add_duplicates)
-            results.extend(res)
-            if sinks is not None:
-                for doc, r in zip(batch, res, strict=True):
-                    if r.status == "new":
-                        sinks[0].write(doc)
-                    else:
-                        sinks[1].write(
-                            {
-                                **doc,
-                                "kept_id": r.kept_id,
-                                "cluster_id": None,
-                                "similarity": r.similarity,
-                                "reason": r.reason,
-                            }
-                        )
-            batch.clear()
-
-        for doc in iter_documents(inputs, cfg):
-            batch.append(doc)
-            if len(batch) >= cfg.batch_size:
-                flush()
-        if batch:
-            flush()
-        summary = {
-            "documents": len(results),
-            "new": sum(r.status == "new" for r in results),
-            "duplicates": sum(r.status == "duplicate" for r in results),
-            "stored": sum(r.added for r in results),
-            "seconds": round(time.perf_counter() - t0, 3),
-            "index": index.stats(),
-        }
-        if sinks is not None:
-            for s in sinks:
-                s.close()
-                s.commit()
-            write_json_atomic(Path(output) / "stats.json", summary)
-    except BaseException:
-        if sinks is not None:
-            for s in sinks:
-                s.abort()
-        raise
-    return {**summary, "results": [r.to_dict() for r in results]}

@@ -1,0 +1,25 @@
+"""The library's entry points; the CLI and the HTTP service call these and nothing deeper."""
+
+from neardup.api.explain import explain, explain_texts
+from neardup.api.ingest import index_add, iter_documents
+from neardup.api.run import (
+    DedupResult,
+    clusters_of,
+    dedup,
+    find_boilerplate,
+    find_duplicates,
+    plan,
+)
+
+__all__ = [
+    "DedupResult",
+    "clusters_of",
+    "dedup",
+    "explain",
+    "explain_texts",
+    "find_boilerplate",
+    "find_duplicates",
+    "index_add",
+    "iter_documents",
+    "plan",
+]
