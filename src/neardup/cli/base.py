@@ -1,0 +1,77 @@
+"""The command group and the options and helpers its commands share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import orjson
+
+from neardup import __version__
+
+
+def emit_json(obj: Any) -> None:
+    click.echo(orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="neardup")
+def cli() -> None:
+    """Find, explain and remove exact and near-duplicate documents in text corpora."""
+
+
+def fingerprint_options(fn: Any) -> Any:
+    """Options that fix how documents are fingerprinted and matched (dedup, explain, index)."""
+    options = [
+        click.option(
+            "--threshold", type=float, help="Jaccard similarity of near-duplicates.  [default: 0.8]"
+        ),
+        click.option("--num-perm", type=int, help="MinHash permutations.  [default: 128]"),
+        click.option("--ngram", type=int, help="Words per shingle.  [default: 5]"),
+        click.option(
+            "--char-ngram",
+            type=int,
+            help="Characters per shingle (scripts without spaces).  [default: 5]",
+        ),
+        click.option(
+            "--shingle",
+            type=click.Choice(["auto", "word", "char"]),
+            help="Word or character shingles; auto picks characters for Chinese, Japanese, Thai…",
+        ),
+        click.option("--seed", type=int, help="Seed of the MinHash permutations.  [default: 42]"),
+        click.option("--bands", type=int, help="LSH bands (with --rows; default: chosen)."),
+        click.option("--rows", type=int, help="LSH rows per band (with --bands)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def boilerplate_options(fn: Any) -> Any:
+    """Options shared by ``dedup --strip-boilerplate`` and ``boilerplate``."""
+    options = [
+        click.option(
+            "--boilerplate-mode",
+            type=click.Choice(["strip", "mark"]),
+            help="strip: remove the lines from kept text (default); mark: keep the text and list "
+            "the line numbers in a 'boilerplate_lines' field.",
+        ),
+        click.option(
+            "--boilerplate-min-docs",
+            type=int,
+            help="Distinct clusters a line must stand in to be boilerplate.  [default: 10]",
+        ),
+        click.option(
+            "--boilerplate-long-words",
+            type=int,
+            help="Lines longer than this many words need more clusters.  [default: 40]",
+        ),
+        click.option(
+            "--boilerplate-long-min-docs",
+            type=int,
+            help="Clusters a long line must stand in.  [default: 5 × min-docs]",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
