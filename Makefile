@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)  ## dedup the bundled sample corpus and print the summary
-	$(VENV)/bin/neardup dedup examples/sample/news.jsonl --output out/sample
-	@echo "results in out/sample/ (kept.jsonl, removed.jsonl, clusters.jsonl, stats.json)"
+	$(VENV)/bin/neardup dedup examples/sample/news.jsonl --output out/sample --report out/sample/report.html
+	@echo "results in out/sample/: kept.jsonl, removed.jsonl, clusters.jsonl, stats.json, report.html"
+	@echo "why one pair was judged a duplicate: $(VENV)/bin/neardup explain news-004 news-012 --corpus examples/sample/news.jsonl"
 
 test: $(STAMP)  ## lint, then the whole test suite
 	$(VENV)/bin/ruff check src tests bench
