@@ -202,7 +202,7 @@ def scan(
 
     store = ShingleStore(workdir)
     try:
-        return _gather(
+        return gather(
             executor.map(fingerprint_batch, raw_batches(), params),
             store,
             cfg,
@@ -248,7 +248,7 @@ def _tally(fp: Fingerprints, bf: BatchFingerprints, keep: np.ndarray, first: int
     tally.bytes_stripped += stripped.stripped_bytes
 
 
-def _gather(batches: Any, store: ShingleStore, cfg: DedupConfig, names: list[str]) -> Fingerprints:
+def gather(batches: Any, store: ShingleStore, cfg: DedupConfig, names: list[str]) -> Fingerprints:
     """Collect batch fingerprints in input order, enforcing unique ids and the error policy."""
     fp = Fingerprints()
     seen: dict[str, int] = {}

@@ -17,7 +17,6 @@ from neardup.config import DedupConfig
 from neardup.errors import (
     ConfigError,
     DependencyError,
-    DuplicateIdError,
     OutputError,
 )
 from neardup.executors.local import LocalExecutor
@@ -30,7 +29,14 @@ from neardup.io.artifacts import (
 )
 from neardup.io.sources import RawBatch, open_source
 from neardup.params import parameter_report
-from neardup.pipeline import Fingerprints, StageClock, StageParams, fingerprint_batch, scan
+from neardup.pipeline import (
+    Fingerprints,
+    StageClock,
+    StageParams,
+    fingerprint_batch,
+    gather,
+    scan,
+)
 from neardup.records import Cluster
 from neardup.resolve import REASON_NAMES, choose_lsh, resolve
 from neardup.shingle_store import ShingleStore
@@ -322,33 +328,21 @@ def find_duplicates(
     removed member to it.
     """
     cfg = _config(config, {"workers": 1, **overrides})
-    rows = _as_rows(docs)
-    params = StageParams.from_config(cfg.with_(keep="first"))
-    fp = Fingerprints()
-    if rows:
-        bf = fingerprint_batch(RawBatch("<memory>", "row", list(enumerate(rows, 1))), params)
-        if bf.errors:
-            raise bf.errors[0]
-        seen: set[str] = set()
-        for rid in bf.ids:
-            if str(rid) in seen:
-                raise DuplicateIdError(
-                    f"id '{rid}' appears twice", remedy="give every document its own id"
-                )
-            seen.add(str(rid))
-        store = ShingleStore(None)
-        store.append(bf.shingles, bf.shingle_counts)
-        fp.ids, fp.lines = bf.ids, bf.lines
-        fp.sources = [0] * len(bf.ids)
-        fp.keep_values = [None] * len(bf.ids)
-        fp.lengths, fp.exact, fp.signatures = bf.lengths, bf.exact, bf.signatures
-        fp.modes, fp.n_tokens = bf.modes, bf.n_tokens
-        fp.shingles = store.finish()
     if cfg.keep.kind in ("newest", "priority"):
         raise ConfigError(
             f"keeper policy '{cfg.keep}' needs records with fields",
             remedy="use dedup() on a file, or keep=first|longest|shortest|none here",
         )
+    rows = _as_rows(docs)
+    batch = RawBatch("<memory>", "row", list(enumerate(rows, 1)))
+    params = StageParams.from_config(cfg)
+    # the same gathering as a run on disk: unique ids, bad records raise, shingles in memory
+    fp = gather(
+        iter([fingerprint_batch(batch, params)] if rows else []),
+        ShingleStore(None),
+        cfg.with_(on_error="raise"),
+        ["<memory>"],
+    )
     res = resolve(fp, cfg)
     return clusters_of(fp, res)
 
