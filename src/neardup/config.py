@@ -20,6 +20,31 @@ KEEP_KINDS = ("first", "longest", "shortest", "newest", "priority", "none")
 OUTPUT_FORMATS = ("jsonl", "jsonl.gz", "jsonl.zst", "parquet", "csv")
 
 
+#: Parameters with a fixed set of values: (allowed values, how the message names them, remedy).
+_CHOICES: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "shingle": (
+        ("auto", "word", "char"),
+        "auto, word or char",
+        "use --shingle auto (the default) unless you know the script",
+    ),
+    "on_error": (
+        ("raise", "skip"),
+        "'raise' or 'skip'",
+        "use --on-error raise (stop at the first bad record) or skip",
+    ),
+    "clustering": (
+        ("components", "star"),
+        "components or star",
+        "use --clustering components (connected groups, the default) or star",
+    ),
+    "boilerplate_mode": (
+        ("strip", "mark"),
+        "strip or mark",
+        "use --boilerplate-mode strip (remove the lines) or mark (list them)",
+    ),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class KeepPolicy:
     """Which member of a cluster survives.
@@ -138,16 +163,11 @@ class DedupConfig:
                 f"threshold must be in (0, 1], got {self.threshold}",
                 remedy="pass a Jaccard similarity such as 0.8",
             )
-        if self.clustering not in ("components", "star"):
-            raise ConfigError(
-                f"clustering must be components or star, got {self.clustering!r}",
-                remedy="use --clustering components (connected groups, the default) or star",
-            )
-        if self.boilerplate_mode not in ("strip", "mark"):
-            raise ConfigError(
-                f"boilerplate_mode must be strip or mark, got {self.boilerplate_mode!r}",
-                remedy="use --boilerplate-mode strip (remove the lines) or mark (list them)",
-            )
+        for name, (allowed, said, remedy) in _CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(
+                    f"{name} must be {said}, got {getattr(self, name)!r}", remedy=remedy
+                )
         if self.boilerplate_long_min_docs is not None and (
             isinstance(self.boilerplate_long_min_docs, bool)
             or not isinstance(self.boilerplate_long_min_docs, int)
@@ -179,16 +199,6 @@ class DedupConfig:
             raise ConfigError(
                 f"num_perm={self.num_perm} is more than 1024",
                 remedy="128 or 256 permutations are enough for any practical threshold",
-            )
-        if self.shingle not in ("auto", "word", "char"):
-            raise ConfigError(
-                f"shingle must be auto, word or char, got {self.shingle!r}",
-                remedy="use --shingle auto (the default) unless you know the script",
-            )
-        if self.on_error not in ("raise", "skip"):
-            raise ConfigError(
-                f"on_error must be 'raise' or 'skip', got {self.on_error!r}",
-                remedy="use --on-error raise (stop at the first bad record) or skip",
             )
         if (self.bands is None) != (self.rows is None):
             raise ConfigError(
