@@ -28,14 +28,13 @@ from neardup.errors import (
     RecordTypeError,
 )
 from neardup.index import AddResult, Index, QueryMatch
-from neardup.records import Cluster, Decision, Document, Match
+from neardup.records import Cluster, Document
 from neardup.text.normalize import normalize
 
 __all__ = [
     "AddResult",
     "Cluster",
     "ConfigError",
-    "Decision",
     "DedupConfig",
     "DedupResult",
     "Document",
@@ -44,7 +43,6 @@ __all__ = [
     "InputError",
     "KeepPolicy",
     "LSHParams",
-    "Match",
     "NeardupError",
     "OutputError",
     "QueryMatch",

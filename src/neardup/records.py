@@ -22,21 +22,6 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
-class Match:
-    """A verified pair: documents ``a`` and ``b`` (input ordinals) with their similarity.
-
-    ``similarity`` is the exact Jaccard similarity of the two shingle sets
-    (``|A ∩ B| / |A ∪ B|``) unless verification was switched off, in which case it is the
-    MinHash estimate (the fraction of equal signature slots).
-    """
-
-    a: int
-    b: int
-    similarity: float
-    reason: Reason
-
-
-@dataclass(frozen=True, slots=True)
 class Cluster:
     """A group of two or more documents judged to be copies of one another.
 
@@ -53,15 +38,3 @@ class Cluster:
     max_similarity: float
     similarities: dict[str, float] = field(default_factory=dict)
     reasons: dict[str, Reason] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """What happened to one input document: kept, or removed in favour of ``kept_id``."""
-
-    id: str
-    kept: bool
-    cluster_id: int | None = None
-    kept_id: str | None = None
-    similarity: float | None = None
-    reason: Reason | None = None
