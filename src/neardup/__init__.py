@@ -15,6 +15,7 @@ from neardup.api import (
     explain_texts,
     find_boilerplate,
     find_duplicates,
+    memory_plan,
     plan,
 )
 from neardup.candidates.lsh import LSHParams, candidate_probability, lsh_params
@@ -55,6 +56,7 @@ __all__ = [
     "find_boilerplate",
     "find_duplicates",
     "lsh_params",
+    "memory_plan",
     "normalize",
     "plan",
 ]

@@ -10,6 +10,7 @@ from neardup.api.run import (
     find_duplicates,
     plan,
 )
+from neardup.memplan import memory_plan
 
 __all__ = [
     "DedupResult",
@@ -21,5 +22,6 @@ __all__ = [
     "find_duplicates",
     "index_add",
     "iter_documents",
+    "memory_plan",
     "plan",
 ]

@@ -92,6 +92,7 @@ def dedup(
     *,
     progress: bool | None = None,
     report: str | Path | None = None,
+    executor: str | Any = "local",
     **overrides: Any,
 ) -> DedupResult:
     """Deduplicate corpora on disk and write kept, removed, clusters.jsonl and stats.json.
@@ -100,6 +101,11 @@ def dedup(
     Every accepted input document ends up exactly once in kept or removed. ``overrides`` are
     :class:`DedupConfig` fields (``threshold=0.9``, ``keep="longest"``, ...). ``report``: also
     write a self-contained HTML report there (needs ``neardup[report]``).
+
+    ``executor``: ``"local"`` (this machine, the default), ``"spark"`` (the active or a new
+    Spark session; needs ``neardup[spark]``) or a :class:`neardup.SparkExecutor`. Spark runs write
+    folders of part files (``kept/``, ``removed/``, ``clusters/``) and may write to any URI
+    Spark's Hadoop connectors reach (``s3a://``, ``hdfs://``, ``gs://``).
     """
     cfg = _config(config, overrides)
     paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
@@ -107,6 +113,8 @@ def dedup(
         raise ConfigError("no inputs given", remedy="pass at least one file or folder")
     sources = [open_source(p) for p in paths]
     fmt = cfg.output_format or default_output_format(sources)
+    if executor != "local":
+        return _dedup_distributed(sources, output, cfg, fmt, executor, report)
     out = Path(output)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -152,6 +160,22 @@ def dedup(
     if report is not None:
         written["report"] = str(_write_report(Path(report), stats, out))
     return DedupResult(stats, written)
+
+
+def _dedup_distributed(sources, output, cfg, fmt, executor, report) -> DedupResult:
+    from neardup.api.distributed import dedup_spark
+
+    if executor != "spark" and type(executor).__name__ != "SparkExecutor":
+        raise ConfigError(
+            f"unknown executor {executor!r}", remedy="use executor='local' or executor='spark'"
+        )
+    if report is not None:
+        raise ConfigError(
+            "--report is written by local runs only",
+            remedy="drop --report, or run with --executor local",
+        )
+    stats, outputs = dedup_spark(sources, str(output), cfg, fmt, executor)
+    return DedupResult(stats, outputs)
 
 
 def _write_report(path: Path, stats: dict[str, Any], out: Path) -> Path:

@@ -144,10 +144,11 @@ def band_keys(signatures: np.ndarray, members: np.ndarray, bands: int, rows: int
 
 
 @nb.njit(cache=True)
-def _bucket_pairs(keys: np.ndarray, order: np.ndarray, members: np.ndarray, window: int):
-    """Pairs of ``members`` whose keys agree. Within a bucket of size ≤ ``window`` every pair
-    is emitted; a larger bucket pairs each member with the next ``window`` members (by input
-    order), which bounds the work at ``len·window`` while keeping it connected."""
+def bucket_pairs(keys: np.ndarray, order: np.ndarray, members: np.ndarray, window: int):
+    """Pairs ``(a, b)``, ``a < b``, of ``members`` whose keys agree, visiting them in ``order``
+    (equal keys adjacent). Within a bucket of size ≤ ``window`` every pair is emitted; a larger
+    bucket pairs each member with the next ``window`` members (by input order), which bounds the
+    work at ``len·window`` while keeping it connected. Returns two int64 arrays."""
     n = order.size
     # first pass: count
     count = 0
@@ -164,7 +165,8 @@ def _bucket_pairs(keys: np.ndarray, order: np.ndarray, members: np.ndarray, wind
                 for p in range(size):
                     count += min(window, size - 1 - p)
         i = j
-    out = np.empty(count, dtype=np.uint64)
+    out_a = np.empty(count, dtype=np.int64)
+    out_b = np.empty(count, dtype=np.int64)
     c = 0
     i = 0
     while i < n:
@@ -180,10 +182,11 @@ def _bucket_pairs(keys: np.ndarray, order: np.ndarray, members: np.ndarray, wind
                     b = members[order[q]]
                     if a > b:
                         a, b = b, a
-                    out[c] = (np.uint64(a) << np.uint64(32)) | np.uint64(b)
+                    out_a[c] = a
+                    out_b[c] = b
                     c += 1
         i = j
-    return out[:c]
+    return out_a[:c], out_b[:c]
 
 
 def candidate_pairs(
@@ -209,7 +212,8 @@ def candidate_pairs(
     found = []
     for bnd in range(bands):
         order = np.argsort(keys[bnd], kind="stable")
-        found.append(_bucket_pairs(keys[bnd], order, members, max_bucket))
+        a, b = bucket_pairs(keys[bnd], order, members, max_bucket)
+        found.append((a.astype(np.uint64) << np.uint64(32)) | b.astype(np.uint64))
     packed = np.unique(np.concatenate(found)) if found else np.empty(0, np.uint64)
     pairs = np.empty((packed.size, 2), dtype=np.int64)
     pairs[:, 0] = (packed >> np.uint64(32)).astype(np.int64)

@@ -173,23 +173,47 @@ def write_documents(
             rec = dict(record) if record is not None else _decode(raw, src, line)
             if boilerplate is not None:
                 boilerplate.apply(rec, x, kept=False)
-            clash = [f for f in ADDED_FIELDS if f in rec]
-            if clash:
-                raise InputError(
-                    f"record already has the field(s) {', '.join(clash)} that neardup adds to "
-                    "removed records",
-                    path=src.name,
-                    line=line if isinstance(line, int) else None,
-                    field=clash[0],
-                    remedy="rename those fields in the input first",
-                )
             c = int(res.labels[x])
             keeper = int(res.keepers[c])
-            rec["kept_id"] = kept_ids[keeper] if keeper >= 0 else None
-            rec["cluster_id"] = c
-            rec["similarity"] = round(float(res.similarity[x]), 6)
-            rec["reason"] = reason_names[int(res.reason[x])]
+            rec = removed_record(
+                rec,
+                kept_id=kept_ids[keeper] if keeper >= 0 else None,
+                cluster_id=c,
+                similarity=float(res.similarity[x]),
+                reason=reason_names[int(res.reason[x])],
+                source=src.name,
+                line=line if isinstance(line, int) else None,
+            )
             outputs.removed.write(rec)
+
+
+def removed_record(
+    rec: dict[str, Any],
+    *,
+    kept_id: Any,
+    cluster_id: int,
+    similarity: float,
+    reason: str,
+    source: str,
+    line: int | None,
+) -> dict[str, Any]:
+    """A removed record: the input record with ``kept_id``, ``cluster_id``, ``similarity``
+    (rounded to 6 places) and ``reason`` added; refuses records that already have them."""
+    clash = [f for f in ADDED_FIELDS if f in rec]
+    if clash:
+        raise InputError(
+            f"record already has the field(s) {', '.join(clash)} that neardup adds to "
+            "removed records",
+            path=source,
+            line=line,
+            field=clash[0],
+            remedy="rename those fields in the input first",
+        )
+    rec["kept_id"] = kept_id
+    rec["cluster_id"] = cluster_id
+    rec["similarity"] = round(similarity, 6)
+    rec["reason"] = reason
+    return rec
 
 
 def _needs_repair(raw: bytes) -> bool:

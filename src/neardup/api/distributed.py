@@ -1,0 +1,156 @@
+"""Dedup on a cluster: :func:`neardup.dedup` with ``executor="spark"``.
+
+The run writes into ``OUTPUT/.neardup-staging-<id>/`` through Spark's own committers (a retried
+task never leaves a second copy of its output) and moves the finished folders into place only
+at the end; ``stats.json`` is written last and marks a complete run. A run that dies half-way
+leaves its staging folder behind and nothing in ``OUTPUT``'s result names; running it again
+removes stale staging folders and, being deterministic, gives the same result.
+
+Outputs are folders of part files that, concatenated in name order, equal the local run's files
+byte for byte: ``kept/part-00000.jsonl``, …, ``removed/…``, ``clusters/…``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from neardup import __version__
+from neardup.config import DedupConfig
+from neardup.errors import ConfigError
+from neardup.io.sources import Source
+from neardup.params import parameter_report
+from neardup.pipeline import StageClock
+from neardup.resolve import choose_lsh
+
+RESULTS = ("kept", "removed", "clusters")
+
+
+def _is_uri(path: str) -> bool:
+    return "://" in path
+
+
+def dedup_spark(
+    sources: list[Source],
+    output: str,
+    cfg: DedupConfig,
+    fmt: str,
+    executor: Any,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Run the Spark plan and commit its outputs; returns ``(stats, outputs)``."""
+    from neardup.executors import spark_plan
+    from neardup.executors.spark import SparkExecutor
+
+    if cfg.strip_boilerplate:
+        raise ConfigError(
+            "--strip-boilerplate is not available with the Spark executor",
+            remedy="run boilerplate stripping with --executor local",
+        )
+    spark_plan.check_inputs(sources, fmt)
+    clock = StageClock()
+    lsh = choose_lsh(cfg)
+    ex = executor if isinstance(executor, SparkExecutor) else SparkExecutor()
+    out = output if _is_uri(output) else str(Path(output).resolve())
+    with ex:
+        base = ex.qualify(out)
+        for name in ex.list(base) if ex.exists(base) else []:
+            if name.startswith(".neardup-staging-"):
+                ex.delete(f"{base}/{name}")  # left by a run that did not finish
+        staging = f"{base}/.neardup-staging-{uuid.uuid4().hex[:12]}"
+        ex.start_work(f"{staging}/_work")
+        try:
+            outcome = spark_plan.run(ex, sources, cfg, lsh, staging, clock)
+            t = time.perf_counter()
+            ex.delete(f"{staging}/_work")
+            outputs = _commit(ex, staging, base, fmt)
+            clock.record("commit", t)
+            stats = _stats(cfg, lsh, fmt, sources, outcome, clock, ex)
+            stats["outputs"] = {**outputs, "stats": f"{_shown(base, out)}/stats.json"}
+            data = orjson.dumps(stats, option=orjson.OPT_INDENT_2)
+            ex.write_bytes(f"{staging}/stats.json", data)
+            ex.delete(f"{base}/stats.json")
+            ex.rename(f"{staging}/stats.json", f"{base}/stats.json")
+        finally:
+            ex.delete(staging)
+    shown = {k: _shown(base, v) if v.startswith(base) else v for k, v in stats["outputs"].items()}
+    return stats, shown
+
+
+def _shown(base: str, path: str) -> str:
+    """Local paths without the ``file:`` scheme Hadoop adds."""
+    return path[5:] if path.startswith("file:") else path
+
+
+def _commit(ex: Any, staging: str, base: str, fmt: str) -> dict[str, str]:
+    """Give part files stable names (``part-00000.jsonl``) and move the result folders into
+    ``base``, replacing those of an earlier run."""
+    ext = "jsonl.gz" if fmt == "jsonl.gz" else "jsonl"
+    outputs = {}
+    for which in RESULTS:
+        folder = f"{staging}/{which}"
+        suffix = "jsonl" if which == "clusters" else ext
+        k = 0
+        for name in ex.list(folder):
+            if name.startswith("part-"):
+                ex.rename(f"{folder}/{name}", f"{folder}/part-{k:05d}.{suffix}")
+                k += 1
+            elif name.startswith((".", "_")):
+                ex.delete(f"{folder}/{name}")
+        ex.delete(f"{base}/{which}")
+        ex.rename(folder, f"{base}/{which}")
+        outputs[which] = _shown(base, f"{base}/{which}")
+    return outputs
+
+
+def _stats(cfg, lsh, fmt, sources, outcome, clock, ex) -> dict[str, Any]:
+    c = outcome.counts
+    return {
+        "neardup_version": __version__,
+        "executor": "spark",
+        "documents": c["documents"],
+        "kept": c["documents"] - c["removed"],
+        "removed": c["removed"],
+        "removed_exact": c["removed_exact"],
+        "removed_near": c["removed"] - c["removed_exact"],
+        "clusters": c["clusters"],
+        "largest_cluster": c["largest_cluster"],
+        "documents_in_clusters": c["documents_in_clusters"],
+        "candidate_pairs": c["candidate_pairs"],
+        "verified_pairs": c["verified_pairs"],
+        "rejected_pairs": c["rejected_pairs"],
+        "exact_pairs": c["exact_pairs"],
+        "empty_documents": c["empty_documents"],
+        "similarity_histogram": outcome.histogram,
+        "character_shingled_documents": c["character_shingled_documents"],
+        "skipped_records": c["skipped_records"],
+        "invalid_utf8_records": c["invalid_utf8_records"],
+        "errors": outcome.errors,
+        "shingles_spilled_to_disk": False,
+        "parameters": {
+            **parameter_report(cfg, lsh),
+            "keep": str(cfg.keep),
+            "clustering": cfg.clustering,
+            "text_field": cfg.text_field,
+            "id_field": cfg.id_field,
+            "on_error": cfg.on_error,
+            "workers": cfg.effective_workers,
+            "output_format": fmt,
+            "max_bucket": cfg.max_bucket,
+        },
+        "boilerplate": None,
+        "inputs": [{"path": s.name, "format": s.format, "bytes": s.size} for s in sources],
+        "spark": {
+            "master": ex.spark.sparkContext.master if ex.spark is not None else None,
+            "partitions": ex.partitions,
+            "default_parallelism": ex.spark.sparkContext.defaultParallelism
+            if ex.spark is not None
+            else None,
+        },
+        "stages": clock.stages,
+        "total_seconds": clock.total,
+        "peak_rss_mb": max((s["peak_rss_mb"] for s in clock.stages.values()), default=0.0),
+    }
