@@ -49,6 +49,7 @@ class InputError(NeardupError, ValueError):
         self.path = path
         self.line = line
         self.field = field
+        self.detail = message  # without the location prefix
         where = []
         if path is not None:
             where.append(str(path))

@@ -36,14 +36,11 @@ SHUFFLE_MEMORY_FACTOR = 4
 
 def human_bytes(n: float) -> str:
     """``1536`` → ``"1.5 KB"`` (binary units)."""
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(value) < 1024 or unit == "TB":
-            if unit == "B":
-                return f"{value:.0f} B"
-            return f"{value:.1f} {unit}" if abs(value) < 100 else f"{value:.0f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")  # pragma: no cover
+    value, units, k = float(n), ("B", "KB", "MB", "GB", "TB"), 0
+    while abs(value) >= 1024 and k < len(units) - 1:
+        value, k = value / 1024, k + 1
+    digits = 0 if k == 0 or abs(value) >= 100 else 1
+    return f"{value:.{digits}f} {units[k]}"
 
 
 def _check(ok: bool, message: str, remedy: str) -> None:

@@ -128,7 +128,10 @@ def _fingerprint_rows(raw: RawBatch, rows: list[int], spec: ReadSpec, params: St
     sets, set_offsets = sorted_sets(bf.shingles, starts, np.arange(n, dtype=np.int64))
     k = bf.signatures.shape[1] if bf.signatures.ndim == 2 else params.num_perm
     exact = np.ascontiguousarray(bf.exact).view(np.int64).reshape(-1, 2)
-    raw_of = dict(raw.items) if raw.kind in ("jsonl", "txt") else {}
+    if raw.kind == "row":  # Parquet rows: the whole record, for the output writer
+        raw_of = {line: pickle.dumps(rec, protocol=5) for line, rec in raw.items}
+    else:
+        raw_of = dict(raw.items)
     docs = {
         "kind": pa.array(np.full(n, KIND_DOC, np.int8)),
         "src": pa.array(np.full(n, spec.src, np.int32)),
@@ -297,7 +300,7 @@ def position_partition(
             if kind[i] == KIND_ERROR:
                 e = pickle.loads(errs[i])
                 if isinstance(e, InputError) and fmts[src[i]] == "jsonl":
-                    e = type(e)(e.message, path=name, line=shown, field=e.field, remedy=e.remedy)
+                    e = type(e)(e.detail, path=name, line=shown, field=e.field, remedy=e.remedy)
                 out_line.append(str(shown))
                 out_id.append(None)
                 out_key.append(None)
@@ -500,7 +503,8 @@ def jsonl_output_partition(
     batches: Iterator[pa.RecordBatch], names: list[str], fmts: list[str], check_utf8: bool
 ) -> Iterator[pa.RecordBatch]:
     """Stage: the output line of every document (sorted by ``pos``): kept JSONL lines as read
-    (re-encoded only when they were repaired), ``.txt`` documents as ``{"id", "text"}``,
+    (re-encoded only when they were repaired), Parquet rows as JSON objects, ``.txt``
+    documents as ``{"id", "text"}``,
     removed records with ``kept_id``, ``cluster_id``, ``similarity`` and ``reason`` added —
     the local writer's bytes."""
     from neardup.io.artifacts import removed_record
@@ -520,6 +524,8 @@ def jsonl_output_partition(
                 continue
             if jsonl:
                 record, repaired = decode_json_line(raw, names[src], int(cols["line"][i]))
+            elif fmts[src] == "parquet":
+                record, repaired = pickle.loads(raw), True
             else:
                 rid = pickle.loads(cols["id"][i])
                 record = {"id": rid, "text": raw.decode("utf-8", errors="replace")}
@@ -537,7 +543,7 @@ def jsonl_output_partition(
                 similarity=float(cols["similarity"][i]),
                 reason=cols["reason"][i],
                 source=names[src],
-                line=int(cols["line"][i]) if jsonl else None,
+                line=int(cols["line"][i]) if fmts[src] != "txt" else None,
             )
             which.append("removed")
             values.append(orjson.dumps(rec).decode())

@@ -63,7 +63,7 @@ def dedup_spark(
         staging = f"{base}/.neardup-staging-{uuid.uuid4().hex[:12]}"
         ex.start_work(f"{staging}/_work")
         try:
-            outcome = spark_plan.run(ex, sources, cfg, lsh, staging, clock)
+            outcome = spark_plan.run(ex, sources, cfg, lsh, staging, clock, fmt)
             t = time.perf_counter()
             ex.delete(f"{staging}/_work")
             outputs = _commit(ex, staging, base, fmt)

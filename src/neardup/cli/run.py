@@ -18,8 +18,8 @@ from neardup.report.explain import format_explanation
 
 
 @cli.command("dedup")
-@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Folder for the results.")
+@click.argument("inputs", nargs=-1, type=click.Path())
+@click.option("-o", "--output", type=click.Path(), help="Folder (or Spark URI) for the results.")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML config file.")
 @click.option("--text-field", help="Field holding the text.  [default: text]")
 @click.option("--id-field", help="Field holding the id (generated when absent).  [default: id]")
@@ -69,14 +69,38 @@ from neardup.report.explain import format_explanation
     help="Also write a self-contained HTML report (summary, S-curve, clusters with diffs).",
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bars on stderr.")
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "spark"]),
+    default="local",
+    show_default=True,
+    help="Run on this machine, or on Apache Spark (needs neardup[spark] and Java 17+).",
+)
+@click.option(
+    "--spark-master",
+    metavar="URL",
+    help="Spark master (local[4], spark://host:7077, yarn).  [default: the spark-submit "
+    "session, else local[*]]",
+)
+@click.option("--partitions", type=int, help="Spark shuffle partitions.  [default: Spark's]")
+@click.option(
+    "--spark-conf",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Extra Spark setting (repeatable), e.g. spark.executor.memory=8g.",
+)
 def dedup_cmd(
-    inputs: tuple[Path, ...],
-    output: Path | None,
+    inputs: tuple[str, ...],
+    output: str | None,
     config_file: Path | None,
     as_json: bool,
     dry_run: bool,
     report: Path | None,
     progress: bool | None,
+    executor: str,
+    spark_master: str | None,
+    partitions: int | None,
+    spark_conf: tuple[str, ...],
     **options: Any,
 ) -> None:
     """Deduplicate INPUTS (JSONL[.gz|.zst], Parquet, CSV files or folders of .txt files).
@@ -98,7 +122,14 @@ def dedup_cmd(
         raise click.UsageError("give at least one input file or folder")
     if output is None:
         raise click.UsageError("--output DIR is required (or use --dry-run)")
-    result = run_dedup(list(inputs), output, cfg, progress=progress, report=report)
+    runner: Any = executor
+    if executor == "spark":
+        runner = _spark_executor(spark_master, partitions, spark_conf)
+    elif spark_master or partitions or spark_conf:
+        raise click.UsageError(
+            "--spark-master, --partitions and --spark-conf need --executor spark"
+        )
+    result = run_dedup(list(inputs), output, cfg, progress=progress, report=report, executor=runner)
     s = result.stats
     if as_json:
         emit_json(s)
@@ -132,8 +163,27 @@ def dedup_cmd(
     click.echo("  outputs: " + ", ".join(result.outputs.values()))
 
 
+def _spark_executor(master: str | None, partitions: int | None, conf: tuple[str, ...]) -> Any:
+    from neardup.executors.spark import SparkExecutor
+
+    settings = {}
+    for item in conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"'{item}' is not KEY=VALUE", param_hint="--spark-conf")
+        settings[key.strip()] = value.strip()
+    if partitions is not None and partitions < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--partitions")
+    return SparkExecutor(master, partitions=partitions, conf=settings)
+
+
 def _print_clusters(path: Path, limit: int) -> None:
     """The first clusters of a run: what was kept and what each removed copy duplicated."""
+    if path.is_dir():  # Spark runs write part files
+        parts = sorted(path.glob("part-*"))
+        if not parts:
+            return
+        path = parts[0]
     with open(path, "rb") as fh:
         for n, line in enumerate(fh):
             if n == limit:

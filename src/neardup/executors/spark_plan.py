@@ -93,19 +93,27 @@ def _read(ex: Any, src: Any, spec: ReadSpec, cfg: DedupConfig) -> Any:
         )
     if spec.fmt == "parquet":
         df = ex.spark.read.parquet(uri)
-        wanted = [cfg.text_field, cfg.id_field]
-        if cfg.keep.kind in ("newest", "priority") and cfg.keep.field:
-            wanted.append(cfg.keep.field)
-        cols = [f"`{c}`" for c in dict.fromkeys(wanted) if c in df.columns]
+        if "row" in df.columns:
+            raise ConfigError(
+                f"{src.name}: a column is named 'row', which the Spark executor uses itself",
+                remedy="rename the column, or use --executor local",
+            )
+        cols = [f"`{c}`" for c in df.columns]
         return df.selectExpr(*cols, "_metadata.row_index as row")
     prefix = uri.rstrip("/") + "/"
-    return (
+    df = (
         ex.spark.read.format("binaryFile")
         .option("recursiveFileLookup", "true")
         .option("pathGlobFilter", "*.txt")
         .load(uri)
         .selectExpr(f"substring(path, {len(prefix) + 1}) as path", "content")
     )
+    # Spark's file scans skip empty files; they are documents too (empty, never duplicates)
+    empty = [p.relative_to(src.path).as_posix() for p in src.txt_files() if p.stat().st_size == 0]
+    if empty:
+        rows = pa.table({"path": empty, "content": pa.array([b""] * len(empty), pa.binary())})
+        df = df.unionByName(ex.from_arrow(rows))
+    return df
 
 
 def run(
@@ -115,6 +123,7 @@ def run(
     lsh: LSHParams,
     staging: str,
     clock: StageClock,
+    fmt: str = "jsonl",
 ) -> SparkOutcome:
     """Run the plan; outputs go under ``staging`` (``kept/``, ``removed/``, ``clusters/``)."""
     names = [s.name for s in sources]
@@ -247,7 +256,7 @@ def run(
     lines = lines.fillna({"removed": False})
     ordered = ex.sorted_cache(lines, "pos")
     rendered = ex.map(ordered, jsonl_output_partition, OUTPUT_SCHEMA, names, fmts, invalid > 0)
-    compression = "gzip" if cfg.output_format == "jsonl.gz" else "none"
+    compression = "gzip" if fmt == "jsonl.gz" else "none"
     for which in ("kept", "removed"):
         (
             rendered.where(f"which = '{which}'")

@@ -150,6 +150,14 @@ class Source:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self.name = str(path)
+        self.remote = "://" in self.name  # a URI (s3a://, hdfs://…), read by the Spark executor
+        if self.remote:
+            self.format = format_of(self.path)
+            self.compression = compression_of(self.path)
+            self._counter = None
+            self._files = None
+            return
         if not self.path.exists():
             raise InputError(
                 "no such file or directory",
@@ -165,7 +173,9 @@ class Source:
     # -- sizes, for progress bars -------------------------------------------------------------
     @property
     def size(self) -> int:
-        """Bytes on disk (a directory: the sum of its .txt files)."""
+        """Bytes on disk (a directory: the sum of its .txt files; 0 for a URI)."""
+        if self.remote:
+            return 0
         if self.format == "txt":
             return sum(p.stat().st_size for p in self.txt_files())
         return self.path.stat().st_size
@@ -178,6 +188,12 @@ class Source:
     # -- reading ------------------------------------------------------------------------------
     def batches(self, batch_size: int, progress: Any = None) -> Iterator[RawBatch]:
         """Raw batches of at most ``batch_size`` records, in file order."""
+        if self.remote:
+            raise InputError(
+                "URIs are read by the Spark executor only",
+                path=self.name,
+                remedy="pass --executor spark, or copy the file to a local disk",
+            )
         reader = {
             "jsonl": self._jsonl_batches,
             "csv": self._csv_batches,
