@@ -24,6 +24,7 @@ from neardup.errors import ConfigError, InputError
 
 pytestmark = pytest.mark.spark
 
+SPLIT_BYTES = 16 * 1024  # every JSONL input is read as several splits
 COUNTS = (
     "documents",
     "kept",
@@ -70,7 +71,9 @@ def _run_both(
     from neardup.executors.spark import SparkExecutor
 
     local = neardup.dedup(inputs, tmp_path / "local", workers=2, **cfg)
-    ex = SparkExecutor(session=spark, partitions=partitions, collect_edges=edges)
+    ex = SparkExecutor(
+        session=spark, partitions=partitions, collect_edges=edges, split_bytes=SPLIT_BYTES
+    )
     dist = neardup.dedup(inputs, tmp_path / "spark", executor=ex, **cfg)
     return local, dist
 
@@ -94,6 +97,7 @@ def test_planted_corpus_same_decisions(spark, corpus, tmp_path, seed, partitions
     assert local.stats["removed_exact"] > 0 and local.stats["removed_near"] > 0
     assert local.stats["rejected_pairs"] > 0 and local.stats["largest_cluster"] >= 4
     assert dist.stats["spark"]["partitions"] == partitions
+    assert dist.stats["spark"]["input_splits"] == -(-path.stat().st_size // SPLIT_BYTES)
 
 
 def test_two_sources_gzip_longest_star(spark, corpus, tmp_path):
@@ -178,3 +182,46 @@ def test_refuses_what_it_cannot_do(spark, corpus, tmp_path):
     with pytest.raises(ConfigError, match="output format parquet"):
         neardup.dedup(path, tmp_path / "o", executor=ex, output_format="parquet")
     assert os.listdir(tmp_path / "o") == [] if (tmp_path / "o").exists() else True
+
+
+def test_task_retries_and_a_rerun_after_a_crash(spark, corpus, tmp_path, monkeypatch):
+    """A task that fails after writing part of its output is retried without duplicating it;
+    a run that dies leaves no result files, and running it again gives the local result."""
+    from neardup.executors import spark_plan
+    from neardup.executors.spark import SparkExecutor
+
+    path = _write_jsonl(tmp_path / "r.jsonl", corpus(12, bases=40))
+    local = neardup.dedup(path, tmp_path / "local")
+    real = spark_plan.jsonl_output_partition
+    marker = str(tmp_path / "failed-once")
+
+    def fails_once(batches, *args):
+        first = not os.path.exists(marker)
+        for batch in real(batches, *args):
+            yield batch
+            if first:
+                open(marker, "w").close()
+                raise RuntimeError("injected task failure")
+
+    monkeypatch.setattr(spark_plan, "jsonl_output_partition", fails_once)
+    ex = SparkExecutor(session=spark, partitions=2, split_bytes=SPLIT_BYTES)
+    retried = neardup.dedup(path, tmp_path / "spark", executor=ex)
+    assert os.path.exists(marker)
+    _assert_same(local, retried, tmp_path)
+
+    # a run that dies half-way: its staging folder stays (as after kill -9), no result moves
+    def always_fails(batches, *args):
+        raise RuntimeError("injected crash")
+        yield
+
+    monkeypatch.setattr(spark_plan, "cluster_partition", always_fails)
+    out = tmp_path / "crashed"
+    (out / ".neardup-staging-stale").mkdir(parents=True)  # left by an earlier killed run
+    with pytest.raises(Exception, match="injected crash"):
+        neardup.dedup(path, out, executor=SparkExecutor(session=spark, partitions=2))
+    assert sorted(p.name for p in out.iterdir()) == []
+    monkeypatch.undo()
+    again = neardup.dedup(path, out, executor=SparkExecutor(session=spark, partitions=2))
+    for which in ("kept", "removed", "clusters"):
+        assert _spark_file(out / which) == _spark_file(Path(retried.outputs[which]))
+    assert again.stats["kept"] == local.stats["kept"]

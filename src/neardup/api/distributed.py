@@ -146,6 +146,7 @@ def _stats(cfg, lsh, fmt, sources, outcome, clock, ex) -> dict[str, Any]:
         "spark": {
             "master": ex.spark.sparkContext.master if ex.spark is not None else None,
             "partitions": ex.partitions,
+            "input_splits": c["input_splits"],
             "default_parallelism": ex.spark.sparkContext.defaultParallelism
             if ex.spark is not None
             else None,

@@ -20,11 +20,13 @@ DataFrame API only: no RDD lambdas and no GraphFrames (which fetches jars at sta
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -74,7 +76,9 @@ class SparkExecutor:
     active session, or the one ``spark-submit`` configured, or ``local[*]``. ``partitions``:
     shuffle partitions (default: Spark's ``spark.sql.shuffle.partitions``). ``conf``: extra
     Spark settings. ``session``: use this SparkSession instead of starting one (it is left
-    running). ``collect_edges``: largest edge table solved on the driver.
+    running). ``collect_edges``: largest edge table solved on the driver. ``split_bytes``:
+    largest input split while the inputs are read (Spark's ``spark.sql.files.maxPartitionBytes``,
+    128 MB by default; smaller splits mean more, shorter fingerprint tasks).
     """
 
     def __init__(
@@ -85,6 +89,7 @@ class SparkExecutor:
         conf: dict[str, str] | None = None,
         session: Any = None,
         collect_edges: int = COLLECT_EDGES,
+        split_bytes: int | None = None,
         app_name: str = "neardup",
     ) -> None:
         self.master = master
@@ -93,6 +98,7 @@ class SparkExecutor:
         self.spark = session
         self._owned = False
         self.collect_edges = collect_edges
+        self.split_bytes = split_bytes
         self.app_name = app_name
         self.work: str | None = None
 
@@ -194,6 +200,20 @@ class SparkExecutor:
         """``fn`` over partitions holding whole groups of ``keys``, sorted by ``order``."""
         parted = df.repartition(self.partitions, *keys).sortWithinPartitions(*order)
         return self.map(parted, fn, schema, *args)
+
+    @contextlib.contextmanager
+    def input_splits(self) -> Iterator[None]:
+        """Within this block, input files are cut into splits of ``split_bytes``."""
+        key = "spark.sql.files.maxPartitionBytes"
+        if self.split_bytes is None:
+            yield
+            return
+        before = self.spark.conf.get(key)
+        self.spark.conf.set(key, str(self.split_bytes))
+        try:
+            yield
+        finally:
+            self.spark.conf.set(key, before)
 
     def checkpoint(self, df: Any, name: str) -> Any:
         """Write a table under the work folder and read it back."""

@@ -145,7 +145,8 @@ def run(
     fpt = parts[0]
     for p in parts[1:]:
         fpt = fpt.unionByName(p)
-    fpt = ex.checkpoint(fpt, "fingerprints")
+    with ex.input_splits():
+        fpt = ex.checkpoint(fpt, "fingerprints")
     split_rows = fpt.where(f"kind = {KIND_SPLIT}")
     markers = ex.to_arrow(split_rows.select("src", "split", "row", "invalid"))
     offsets = split_offsets(
@@ -297,6 +298,7 @@ def run(
         "character_shingled_documents": accepted.where("mode = 2").count(),
         "skipped_records": errors["count"],
         "invalid_utf8_records": invalid,
+        "input_splits": markers.num_rows,
     }
     edges = np.linspace(0.0, 1.0, 51)
     out.histogram = {
