@@ -28,6 +28,7 @@ from neardup.errors import (
     OutputError,
     RecordTypeError,
 )
+from neardup.executors.spark import SparkExecutor
 from neardup.index import AddResult, Index, QueryMatch
 from neardup.records import Cluster, Document
 from neardup.text.normalize import normalize
@@ -48,6 +49,7 @@ __all__ = [
     "OutputError",
     "QueryMatch",
     "RecordTypeError",
+    "SparkExecutor",
     "__version__",
     "candidate_probability",
     "dedup",

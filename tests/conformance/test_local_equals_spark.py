@@ -225,3 +225,24 @@ def test_task_retries_and_a_rerun_after_a_crash(spark, corpus, tmp_path, monkeyp
     for which in ("kept", "removed", "clusters"):
         assert _spark_file(out / which) == _spark_file(Path(retried.outputs[which]))
     assert again.stats["kept"] == local.stats["kept"]
+
+
+def test_cli_runs_on_the_active_session(spark, corpus, tmp_path, cli):
+    path = _write_jsonl(tmp_path / "cli.jsonl", corpus(13, bases=30))
+    local = neardup.dedup(path, tmp_path / "local")
+    code, out, err = cli(
+        "dedup",
+        path,
+        "-o",
+        tmp_path / "spark",
+        "--executor",
+        "spark",
+        "--partitions",
+        "2",
+        "--json",
+    )
+    assert code == 0, err
+    stats = json.loads(out)
+    assert stats["executor"] == "spark" and stats["spark"]["partitions"] == 2
+    assert {k: stats[k] for k in COUNTS} == {k: local.stats[k] for k in COUNTS}
+    assert spark.sparkContext._jsc is not None  # the session it found is left running

@@ -72,8 +72,9 @@ def _require_spark() -> Any:
 class SparkExecutor:
     """Runs neardup's stages on a Spark session.
 
-    ``master``: a Spark master URL (``local[4]``, ``spark://host:7077``, ``yarn``); None uses the
-    active session, or the one ``spark-submit`` configured, or ``local[*]``. ``partitions``:
+    ``master``: a Spark master URL (``local[4]``, ``spark://host:7077``, ``yarn``) for a new
+    session; None means ``spark-submit``'s setting or ``local[*]``. A session already active in
+    the process (spark-submit, a notebook) is always used and left running. ``partitions``:
     shuffle partitions (default: Spark's ``spark.sql.shuffle.partitions``). ``conf``: extra
     Spark settings. ``session``: use this SparkSession instead of starting one (it is left
     running). ``collect_edges``: largest edge table solved on the driver. ``split_bytes``:
@@ -106,8 +107,8 @@ class SparkExecutor:
     def __enter__(self) -> SparkExecutor:
         session_cls = _require_spark()
         if self.spark is None:
-            active = session_cls.getActiveSession()
-            if active is not None and self.master is None:
+            active = _active_session(session_cls)
+            if active is not None:  # inside spark-submit or a notebook: use it, leave it running
                 self.spark = active
             else:
                 major = java_version()
@@ -312,6 +313,10 @@ class SparkExecutor:
         from pyspark import StorageLevel
 
         return df.orderBy(column).persist(StorageLevel.MEMORY_AND_DISK)
+
+
+def _active_session(session_cls: Any) -> Any:
+    return session_cls.getActiveSession()
 
 
 def _bind(fn: Any, args: tuple[Any, ...]) -> Any:
