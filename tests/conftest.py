@@ -8,6 +8,7 @@ import io
 import json
 import os
 import random
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -228,6 +229,7 @@ def spark():
     session = (
         SparkSession.builder.master("local[2, 4]")  # 2 threads, 4 tries per task
         .appName("neardup-conformance")
+        .config("spark.pyspark.python", sys.executable)  # the venv that has neardup
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.adaptive.enabled", "false")

@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -102,6 +103,7 @@ class SparkExecutor:
         self.split_bytes = split_bytes
         self.app_name = app_name
         self.work: str | None = None
+        self._shuffle_before = "200"
 
     # -- session ------------------------------------------------------------------------------
     def __enter__(self) -> SparkExecutor:
@@ -130,18 +132,27 @@ class SparkExecutor:
                     "spark.sql.adaptive.enabled": "false",
                     **self.conf,
                 }
+                if (self.master or "local").startswith("local") and not os.environ.get(
+                    "PYSPARK_PYTHON"
+                ):
+                    # local workers run this interpreter, the one that has neardup installed
+                    settings.setdefault("spark.pyspark.python", sys.executable)
                 for key, value in settings.items():
                     builder = builder.config(key, value)
                 self.spark = builder.getOrCreate()
                 self.spark.sparkContext.setLogLevel("ERROR")
                 self._owned = True
+        key = "spark.sql.shuffle.partitions"
+        self._shuffle_before = self.spark.conf.get(key)
         if self.partitions is None:
-            self.partitions = int(self.spark.conf.get("spark.sql.shuffle.partitions"))
+            self.partitions = int(self._shuffle_before)
         else:
-            self.spark.conf.set("spark.sql.shuffle.partitions", str(self.partitions))
+            self.spark.conf.set(key, str(self.partitions))
         return self
 
     def __exit__(self, *_: Any) -> None:
+        if not self._owned and self.spark is not None:  # leave a borrowed session as it was
+            self.spark.conf.set("spark.sql.shuffle.partitions", self._shuffle_before)
         if self._owned and self.spark is not None:
             self.spark.stop()
             self.spark = None
