@@ -226,10 +226,11 @@ def spark():
         _missing("the Spark executor needs a Java 17+ runtime")
     from pyspark.sql import SparkSession
 
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers: the venv with neardup
+
     session = (
         SparkSession.builder.master("local[2, 4]")  # 2 threads, 4 tries per task
         .appName("neardup-conformance")
-        .config("spark.pyspark.python", sys.executable)  # the venv that has neardup
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.adaptive.enabled", "false")

@@ -132,11 +132,10 @@ class SparkExecutor:
                     "spark.sql.adaptive.enabled": "false",
                     **self.conf,
                 }
-                if (self.master or "local").startswith("local") and not os.environ.get(
-                    "PYSPARK_PYTHON"
-                ):
+                if (self.master or "local").startswith("local"):
                     # local workers run this interpreter, the one that has neardup installed
-                    settings.setdefault("spark.pyspark.python", sys.executable)
+                    # (PySpark reads the variable when the context starts)
+                    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
                 for key, value in settings.items():
                     builder = builder.config(key, value)
                 self.spark = builder.getOrCreate()
