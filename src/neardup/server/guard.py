@@ -89,6 +89,8 @@ class _Guard:
             received += len(chunk)
             if received > self.max_body_bytes:
                 await self._too_large(send)
+                if message.get("more_body", False):
+                    await _drain(receive, DRAIN_BYTES)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -113,6 +115,22 @@ class _Guard:
             {"error": f"request body too large: the limit is {limit} bytes"},
             [(b"connection", b"close")],
         )
+
+
+#: after a 413 on a streamed body, read (and drop) up to this much more of it before the
+#: connection closes, so a client still sending sees the answer instead of a reset connection
+DRAIN_BYTES = 8 << 20
+
+
+async def _drain(receive: Receive, limit: int) -> None:
+    drained = 0
+    while drained < limit:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        drained += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 class _CatchAll:
