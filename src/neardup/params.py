@@ -31,6 +31,21 @@ def parameter_report(cfg: DedupConfig, lsh: LSHParams) -> dict[str, Any]:
     }
 
 
+def run_parameters(cfg: DedupConfig, lsh: LSHParams, fmt: str) -> dict[str, Any]:
+    """The ``parameters`` section of stats.json: the LSH report plus the run's settings."""
+    return {
+        **parameter_report(cfg, lsh),
+        "keep": str(cfg.keep),
+        "clustering": cfg.clustering,
+        "text_field": cfg.text_field,
+        "id_field": cfg.id_field,
+        "on_error": cfg.on_error,
+        "workers": cfg.effective_workers,
+        "output_format": fmt,
+        "max_bucket": cfg.max_bucket,
+    }
+
+
 def format_parameter_report(report: dict[str, Any]) -> str:
     """Human-readable form of :func:`parameter_report`."""
     lines = [

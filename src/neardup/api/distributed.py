@@ -23,7 +23,7 @@ from neardup import __version__
 from neardup.config import DedupConfig
 from neardup.errors import ConfigError
 from neardup.io.sources import Source
-from neardup.params import parameter_report
+from neardup.params import run_parameters
 from neardup.pipeline import StageClock
 from neardup.resolve import choose_lsh
 
@@ -130,17 +130,7 @@ def _stats(cfg, lsh, fmt, sources, outcome, clock, ex) -> dict[str, Any]:
         "invalid_utf8_records": c["invalid_utf8_records"],
         "errors": outcome.errors,
         "shingles_spilled_to_disk": False,
-        "parameters": {
-            **parameter_report(cfg, lsh),
-            "keep": str(cfg.keep),
-            "clustering": cfg.clustering,
-            "text_field": cfg.text_field,
-            "id_field": cfg.id_field,
-            "on_error": cfg.on_error,
-            "workers": cfg.effective_workers,
-            "output_format": fmt,
-            "max_bucket": cfg.max_bucket,
-        },
+        "parameters": run_parameters(cfg, lsh, fmt),
         "boilerplate": None,
         "inputs": [{"path": s.name, "format": s.format, "bytes": s.size} for s in sources],
         "spark": {

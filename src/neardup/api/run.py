@@ -28,7 +28,7 @@ from neardup.io.artifacts import (
     write_documents,
 )
 from neardup.io.sources import RawBatch, open_source
-from neardup.params import parameter_report
+from neardup.params import parameter_report, run_parameters
 from neardup.pipeline import (
     Fingerprints,
     StageClock,
@@ -305,17 +305,7 @@ def _stats(cfg, fp, res, sources, fmt, clock, bset=None) -> dict[str, Any]:
         "invalid_utf8_records": fp.invalid_utf8,
         "errors": fp.error_messages,
         "shingles_spilled_to_disk": fp.shingles_spilled,
-        "parameters": {
-            **parameter_report(cfg, res.lsh),
-            "keep": str(cfg.keep),
-            "clustering": cfg.clustering,
-            "text_field": cfg.text_field,
-            "id_field": cfg.id_field,
-            "on_error": cfg.on_error,
-            "workers": cfg.effective_workers,
-            "output_format": fmt,
-            "max_bucket": cfg.max_bucket,
-        },
+        "parameters": run_parameters(cfg, res.lsh, fmt),
         "boilerplate": _boilerplate_stats(cfg, fp, bset, 20) if cfg.strip_boilerplate else None,
         "inputs": [{"path": s.name, "format": s.format, "bytes": s.size} for s in sources],
         "stages": clock.stages,
