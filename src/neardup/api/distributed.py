@@ -69,18 +69,17 @@ def dedup_spark(
             outputs = _commit(ex, staging, base, fmt)
             clock.record("commit", t)
             stats = _stats(cfg, lsh, fmt, sources, outcome, clock, ex)
-            stats["outputs"] = {**outputs, "stats": f"{_shown(base, out)}/stats.json"}
+            stats["outputs"] = {**outputs, "stats": f"{_shown(out)}/stats.json"}
             data = orjson.dumps(stats, option=orjson.OPT_INDENT_2)
             ex.write_bytes(f"{staging}/stats.json", data)
             ex.delete(f"{base}/stats.json")
             ex.rename(f"{staging}/stats.json", f"{base}/stats.json")
         finally:
             ex.delete(staging)
-    shown = {k: _shown(base, v) if v.startswith(base) else v for k, v in stats["outputs"].items()}
-    return stats, shown
+    return stats, stats["outputs"]
 
 
-def _shown(base: str, path: str) -> str:
+def _shown(path: str) -> str:
     """Local paths without the ``file:`` scheme Hadoop adds."""
     return path[5:] if path.startswith("file:") else path
 
@@ -102,7 +101,7 @@ def _commit(ex: Any, staging: str, base: str, fmt: str) -> dict[str, str]:
                 ex.delete(f"{folder}/{name}")
         ex.delete(f"{base}/{which}")
         ex.rename(folder, f"{base}/{which}")
-        outputs[which] = _shown(base, f"{base}/{which}")
+        outputs[which] = _shown(f"{base}/{which}")
     return outputs
 
 

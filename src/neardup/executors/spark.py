@@ -234,7 +234,7 @@ class SparkExecutor:
         return self.spark.read.parquet(path)
 
     def from_arrow(self, table: pa.Table) -> Any:
-        if hasattr(self.spark, "createDataFrame") and table.num_rows == 0:
+        if table.num_rows == 0:
             return self.spark.createDataFrame([], spark_ddl(table.schema))
         return self.spark.createDataFrame(table.to_pandas(), spark_ddl(table.schema))
 
