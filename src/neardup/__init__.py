@@ -15,6 +15,7 @@ from neardup.api import (
     explain_texts,
     find_boilerplate,
     find_duplicates,
+    index_add,
     memory_plan,
     plan,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "explain_texts",
     "find_boilerplate",
     "find_duplicates",
+    "index_add",
     "lsh_params",
     "memory_plan",
     "normalize",

@@ -17,6 +17,7 @@ import pytest
 
 import neardup
 from neardup.index import Index
+from neardup.index.plan import prepare
 
 SEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
 
@@ -122,10 +123,21 @@ def test_crash_mid_add_leaves_a_consistent_index(tmp_path: Path) -> None:
     assert n > 0 and n % 200 == 0  # only whole transactions survive
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    rows = conn.execute("SELECT length(signature), length(shingles), length(text) FROM docs")
-    assert all(sig == 4 * 128 and sh > 0 and t > 0 for sig, sh, t in rows)
-    assert conn.execute("SELECT COUNT(*) FROM bands").fetchone()[0] == n * bands
+    rows = conn.execute(
+        "SELECT length(exact), length(signature), length(shingles), length(text) FROM docs"
+    )
+    assert all(ex == 16 and sig == 4 * 128 and sh > 0 and t > 0 for ex, sig, sh, t in rows)
+    runs = conn.execute("SELECT COALESCE(SUM(entries), 0) FROM band_runs").fetchone()[0]
+    blocks = conn.execute("SELECT COALESCE(SUM(length(keys)), 0) / 8 FROM band_blocks")
+    # one key per band and one for the exact hash; no run without its blocks, or the reverse
+    assert runs == blocks.fetchone()[0] == n * (bands + 1)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'next_n'").fetchone() == (str(n + 1),)
+    texts = [t for (t,) in conn.execute("SELECT text FROM docs ORDER BY n")]
+    ids = [r for (r,) in conn.execute("SELECT id FROM docs ORDER BY n")]
     conn.close()
+    with Index.open(path) as idx:  # every stored document is found through its band entries
+        hits = idx.query([t + " one more word" for t in texts], limit=1)
+    assert [(h[0].id, h[0].reason) for h in hits] == [(r, "near") for r in ids]
 
 
 def test_readers_keep_working_during_writes(tmp_path: Path) -> None:
@@ -196,3 +208,75 @@ def test_explain_two_ids_in_an_index(tmp_path: Path, cli) -> None:
     assert block["kind"] == "only_in_b" and block["b"][0]["text"] == "One more closing line."
     code, _, err = cli("explain", "x", "zzz", "--index", db)
     assert code == 3 and "'zzz'" in err
+
+
+def test_ties_go_to_the_earlier_document_and_numbers_are_never_reused(tmp_path: Path) -> None:
+    base = _article(11)
+    with Index.create(tmp_path / "t.db", threshold=0.7) as idx:
+        # x and y differ from base by one final word each: J(base, x) == J(base, y)
+        first = idx.add([("x", base + " xylophone"), ("y", base + " yodel")], add_duplicates=True)
+        assert first[1].kept_id == "x" and first[1].added
+        [res] = idx.add([("q", base)])
+        assert (res.status, res.kept_id, res.reason) == ("duplicate", "x", "near")
+        [matches] = idx.query([base])
+        assert [m.id for m in matches] == ["x", "y"]
+        assert matches[0].similarity == matches[1].similarity
+        assert idx.remove(["y"]) == 1
+        idx.add([("z", _article(12))])
+        conn = sqlite3.connect(idx.path)
+        assert conn.execute("SELECT id, n FROM docs ORDER BY n").fetchall() == [("x", 1), ("z", 3)]
+        conn.close()
+        idx.add([("y", base + " yodel")], add_duplicates=True)  # a removed id may come back
+        assert [m.id for m in idx.query([base])[0]] == ["x", "y"]
+
+
+def test_add_many_is_add_batch_by_batch(tmp_path: Path) -> None:
+    docs = [(f"d{k}", _article(k % 7)) for k in range(40)]
+    with Index.create(tmp_path / "a.db") as one, Index.create(tmp_path / "b.db") as many:
+        expected = [one.add(docs[k : k + 6]) for k in range(0, 40, 6)]
+        got = list(many.add_many(docs[k : k + 6] for k in range(0, 40, 6)))
+        assert got == expected
+        assert [r.status for batch in got for r in batch].count("new") == 7
+        bad = [[("e1", _article(50))], [("e2", _article(51))], [("e3", 42)], [("e4", "x")]]
+        with pytest.raises(neardup.RecordTypeError, match="document 'e3' has a int as text"):
+            for _ in many.add_many(bad):
+                pass
+        assert (many.get("e2") is not None, many.get("e4")) == (True, None)
+
+
+def test_a_schema_1_index_is_upgraded_when_opened(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    docs = [(f"d{k}", _article(k)) for k in range(30)] + [("blank", "  ")]
+    with Index.create(path) as idx:
+        idx.add(docs)
+        prep = prepare([(r, t, {}) for r, t in docs[:30]], idx._params, idx.lsh)
+        bands = idx.lsh.bands
+    # the same documents in the schema-1 layout: a (key, n) B-tree of band keys only, an index
+    # of exact hashes, no document counter
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript(
+        """
+        DROP TABLE band_runs; DROP TABLE band_blocks; DROP TABLE band_deleted;
+        DELETE FROM meta WHERE key = 'next_n';
+        UPDATE meta SET value = '1' WHERE key = 'schema_version';
+        CREATE TABLE bands (key INTEGER NOT NULL, n INTEGER NOT NULL,
+            PRIMARY KEY (key, n)) WITHOUT ROWID;
+        CREATE INDEX docs_exact ON docs (exact);
+        """
+    )
+    band_rows = [(int(key), k + 1) for k in range(30) for key in prep.keys[:bands, k]]
+    conn.executemany("INSERT INTO bands VALUES (?, ?)", band_rows)
+    conn.close()
+    with Index.open(path) as idx:
+        assert idx.stats()["band_entries"] == 30 * (bands + 1)
+        [res] = idx.add([("new", _article(3) + " and a last word")])
+        assert (res.status, res.kept_id, res.reason) == ("duplicate", "d3", "near")
+        [res] = idx.add([("copy", _article(4).upper())])
+        assert (res.status, res.kept_id, res.reason) == ("duplicate", "d4", "exact")
+        idx.add([("d31", _article(31))])
+    conn = sqlite3.connect(path)
+    tables = {t for (t,) in conn.execute("SELECT name FROM sqlite_master")}
+    assert "bands" not in tables and "docs_exact" not in tables and "band_runs" in tables
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    assert conn.execute("SELECT MAX(n) FROM docs").fetchone() == (32,)
+    conn.close()

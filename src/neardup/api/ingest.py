@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +40,16 @@ def index_add(
     add_duplicates: bool = False,
     output: str | Path | None = None,
     config: DedupConfig | None = None,
+    progress: bool | None = None,
 ) -> dict[str, Any]:
-    """Add the documents of corpora on disk to an index, one transaction per batch.
+    """Add the documents of corpora on disk to an index, one transaction per batch of
+    ``config.batch_size`` documents; the next batch is read and fingerprinted while the current
+    one is written (:meth:`~neardup.index.Index.add_many`).
 
     Returns counts and every result; with ``output``, also writes ``kept.jsonl`` (documents
     added as new), ``removed.jsonl`` (duplicates, with ``kept_id``, ``similarity``, ``reason``)
-    and ``stats.json``, as ``dedup`` does, so the two compose."""
+    and ``stats.json``, as ``dedup`` does, so the two compose. ``progress``: a bar of documents
+    on stderr (default: when stderr is a terminal)."""
     from neardup.io.sinks import open_sink, write_json_atomic
 
     cfg = config or DedupConfig()
@@ -54,34 +60,29 @@ def index_add(
         out.mkdir(parents=True, exist_ok=True)
         sinks = (open_sink(out / "kept.jsonl", "jsonl"), open_sink(out / "removed.jsonl", "jsonl"))
     results: list[Any] = []
-    try:
+    pending: deque[list[dict[str, Any]]] = deque()  # batches read, results not yet back
+
+    def batches() -> Iterator[list[dict[str, Any]]]:
         batch: list[dict[str, Any]] = []
-
-        def flush() -> None:
-            res = index.add(batch, add_duplicates=add_duplicates)
-            results.extend(res)
-            if sinks is not None:
-                for doc, r in zip(batch, res, strict=True):
-                    if r.status == "new":
-                        sinks[0].write(doc)
-                    else:
-                        sinks[1].write(
-                            {
-                                **doc,
-                                "kept_id": r.kept_id,
-                                "cluster_id": None,
-                                "similarity": r.similarity,
-                                "reason": r.reason,
-                            }
-                        )
-            batch.clear()
-
         for doc in iter_documents(inputs, cfg):
             batch.append(doc)
             if len(batch) >= cfg.batch_size:
-                flush()
+                pending.append(batch)
+                yield batch
+                batch = []
         if batch:
-            flush()
+            pending.append(batch)
+            yield batch
+
+    bar = _bar(progress)
+    try:
+        for res in index.add_many(batches(), add_duplicates=add_duplicates):
+            batch = pending.popleft()
+            results.extend(res)
+            if bar is not None:
+                bar.update(len(res))
+            if sinks is not None:
+                _write_results(sinks, batch, res)
         summary = {
             "documents": len(results),
             "new": sum(r.status == "new" for r in results),
@@ -100,4 +101,33 @@ def index_add(
             for s in sinks:
                 s.abort()
         raise
+    finally:
+        if bar is not None:
+            bar.close()
     return {**summary, "results": [r.to_dict() for r in results]}
+
+
+def _bar(enabled: bool | None) -> Any:
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(desc="add", unit=" docs", unit_scale=True, file=sys.stderr, leave=False)
+
+
+def _write_results(sinks: tuple[Any, Any], batch: list[dict[str, Any]], res: list[Any]) -> None:
+    for doc, r in zip(batch, res, strict=True):
+        if r.status == "new":
+            sinks[0].write(doc)
+        else:
+            sinks[1].write(
+                {
+                    **doc,
+                    "kept_id": r.kept_id,
+                    "cluster_id": None,
+                    "similarity": r.similarity,
+                    "reason": r.reason,
+                }
+            )

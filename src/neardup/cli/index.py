@@ -46,12 +46,14 @@ def index_create(path: Path, **options: Any) -> None:
 @click.option("--id-field", help="Field holding the id.  [default: id]")
 @click.option("--batch-size", type=int, help="Documents per transaction.  [default: 1024]")
 @click.option("--json", "as_json", is_flag=True, help="Print every result as JSON.")
+@click.option("--progress/--no-progress", default=None, help="A progress bar on stderr.")
 def index_add_cmd(
     path: Path,
     inputs: tuple[Path, ...],
     add_duplicates: bool,
     output: Path | None,
     as_json: bool,
+    progress: bool | None,
     **options: Any,
 ) -> None:
     """Add the documents of INPUTS to the index at PATH; report, for each, new or duplicate of
@@ -62,7 +64,12 @@ def index_add_cmd(
     cfg = DedupConfig().with_(**{k: v for k, v in options.items() if v is not None})
     with Index.open(path) as idx:
         summary = index_add(
-            idx, list(inputs), add_duplicates=add_duplicates, output=output, config=cfg
+            idx,
+            list(inputs),
+            add_duplicates=add_duplicates,
+            output=output,
+            config=cfg,
+            progress=progress,
         )
     if as_json:
         emit_json(summary)

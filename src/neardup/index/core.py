@@ -11,25 +11,35 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from neardup.candidates.lsh import band_keys
 from neardup.config import DedupConfig
 from neardup.errors import ConfigError, DuplicateIdError, InputError, RecordTypeError
-from neardup.index.store import SCHEMA, SCHEMA_VERSION, connect
+from neardup.index.bands import BandRuns, unique
+from neardup.index.plan import (
+    Prepared,
+    candidate_pairs,
+    exact_keys,
+    plan_add,
+    prepare,
+    verify,
+)
+from neardup.index.store import SCHEMA, SCHEMA_VERSION, connect, select_in
 from neardup.params import parameter_report
-from neardup.pipeline import StageParams, fingerprint_texts
+from neardup.pipeline import StageParams
 from neardup.resolve import choose_lsh
-from neardup.verify import jaccard_pairs, sorted_sets
 
 #: Page cache of connections that add documents, in KiB (SQLite's default is 2 MiB).
 WRITER_CACHE_KIB = 256 * 1024
+#: Log size (4 KiB pages) at which a writer copies the log into the file: 64 MiB.
+WRITER_WAL_PAGES = 16_384
 
 #: The parameters an index fixes at creation (everything that changes fingerprints or matches).
 STORED = ("threshold", "num_perm", "ngram", "char_ngram", "shingle", "seed", "bands", "rows")
@@ -47,7 +57,15 @@ class AddResult:
     added: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # by hand: dataclasses.asdict deep-copies every field, 30 µs a result
+        return {
+            "id": self.id,
+            "status": self.status,
+            "kept_id": self.kept_id,
+            "similarity": self.similarity,
+            "reason": self.reason,
+            "added": self.added,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +77,7 @@ class QueryMatch:
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"id": self.id, "similarity": self.similarity, "reason": self.reason}
 
 
 def _doc(item: Any, k: int) -> tuple[str, str, dict[str, Any]]:
@@ -89,15 +107,6 @@ def _doc(item: Any, k: int) -> tuple[str, str, dict[str, Any]]:
     return str(rid), text, meta
 
 
-def _select_in(conn: Any, sql: str, values: list[Any], chunk: int = 900) -> list[tuple]:
-    """Rows of ``sql`` (with one ``IN ({})``) over ``values``, a chunk of parameters at a time."""
-    rows: list[tuple] = []
-    for lo in range(0, len(values), chunk):
-        part = values[lo : lo + chunk]
-        rows += conn.execute(sql.format(",".join("?" * len(part))), part).fetchall()
-    return rows
-
-
 class Index:
     """A persistent near-duplicate index in one SQLite file (see :mod:`neardup.index.store`).
 
@@ -110,6 +119,7 @@ class Index:
         self.config = cfg
         self.lsh = choose_lsh(cfg)
         self._params = StageParams.from_config(cfg)
+        self._bands = BandRuns()
         self._local = threading.local()
         self._all: list[Any] = []  # every thread's connection, closed by close()
         self._all_lock = threading.Lock()
@@ -143,6 +153,7 @@ class Index:
                     ("schema_version", SCHEMA_VERSION),
                     ("config", json.dumps(stored)),
                     ("created_at", datetime.now(UTC).isoformat(timespec="seconds")),
+                    ("next_n", "1"),
                 ],
             )
             conn.execute("COMMIT")
@@ -168,7 +179,9 @@ class Index:
                 path=str(p),
                 remedy="pass a file made by `neardup index create`",
             ) from exc
-        if rows.get("schema_version") != SCHEMA_VERSION:
+        if rows.get("schema_version") == "1":
+            upgrade(p)
+        elif rows.get("schema_version") != SCHEMA_VERSION:
             raise InputError(
                 f"index schema {rows.get('schema_version')!r} is not supported",
                 path=str(p),
@@ -198,46 +211,43 @@ class Index:
     def __exit__(self, *_: Any) -> None:
         self.close()
 
-    # -- fingerprints and lookups -------------------------------------------------------------
-    def _fingerprint(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-        exact, sigs, shingles, counts, _, _ = fingerprint_texts(texts, self._params)
-        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        sets, set_offs = sorted_sets(shingles, offsets, np.arange(len(texts)))
-        per_doc = [sets[set_offs[i] : set_offs[i + 1]].copy() for i in range(len(texts))]
-        return exact, sigs, per_doc
+    # -- lookups ------------------------------------------------------------------------------
+    def _prepare(self, docs: Iterable[Any]) -> Prepared:
+        """Check and fingerprint a batch; touches no database, so it may run in a thread."""
+        items = [_doc(d, k) for k, d in enumerate(docs)]
+        seen: set[str] = set()
+        for rid, _, _ in items:
+            if rid in seen:
+                raise DuplicateIdError(
+                    f"id '{rid}' appears twice in one add",
+                    field="id",
+                    remedy="give every document its own id",
+                )
+            seen.add(rid)
+        return prepare(items, self._params, self.lsh)
 
-    def _keys(self, sigs: np.ndarray) -> np.ndarray:
-        keys = band_keys(
-            np.ascontiguousarray(sigs), np.arange(sigs.shape[0]), self.lsh.bands, self.lsh.rows
-        )
-        return keys.view(np.int64)  # SQLite integers are signed 64-bit
-
-    def _matches(
-        self, conn: Any, exact: bytes, keys: np.ndarray, shingles: np.ndarray, limit: int
-    ) -> list[QueryMatch]:
-        if shingles.size == 0:  # an empty document is never a duplicate, as in `dedup`
-            return []
-        out: dict[int, QueryMatch] = {}
-        for n, rid in conn.execute("SELECT n, id FROM docs WHERE exact = ? ORDER BY n", (exact,)):
-            out[n] = QueryMatch(rid, 1.0, "exact")
-        key_list = keys.tolist()
-        marks = ",".join("?" * len(key_list))
-        cand = {n for (n,) in conn.execute(f"SELECT n FROM bands WHERE key IN ({marks})", key_list)}
-        cand -= set(out)
-        if cand:
-            marks = ",".join("?" * len(cand))
-            rows = conn.execute(
-                f"SELECT n, id, shingles FROM docs WHERE n IN ({marks})", sorted(cand)
-            ).fetchall()
-            sets = [shingles] + [np.frombuffer(r[2], dtype=np.uint32) for r in rows]
-            offs = np.concatenate([[0], np.cumsum([s.size for s in sets])]).astype(np.int64)
-            pairs = np.array([[0, i + 1] for i in range(len(rows))], dtype=np.int64)
-            sims = jaccard_pairs(np.concatenate(sets), offs, pairs)
-            for (n, rid, _), s in zip(rows, sims.tolist(), strict=True):
-                if s >= self.config.threshold:
-                    out[n] = QueryMatch(rid, round(s, 6), "near")
-        ranked = sorted(out.items(), key=lambda kv: (-kv[1].similarity, kv[0]))
-        return [m for _, m in ranked[:limit]]
+    def _candidates(self, conn: Any, prep: Prepared) -> tuple[dict, tuple, dict]:
+        """For the live documents of a batch: the ``(k, n)`` pairs that share a lookup key with
+        a stored document ``n``; the ids and shingle sets of those ``n``; and, per ``k``, the
+        stored documents with an equal exact hash (``[(n, id)]`` by number)."""
+        flat, members = prep.live_keys()
+        pk, pn = candidate_pairs(flat, members, *self._bands.lookup(conn, flat))
+        stored: dict[int, tuple[str, np.ndarray]] = {}
+        exact_of: dict[int, bytes] = {}
+        for n, rid, ex, blob in select_in(
+            conn,
+            "SELECT n, id, exact, shingles FROM docs WHERE n IN ({})",
+            unique(pn).tolist(),
+        ):
+            stored[n] = (rid, np.frombuffer(blob, dtype=np.uint32))
+            exact_of[n] = ex
+        same: dict[int, list[tuple[int, str]]] = {}
+        for k, n in zip(pk.tolist(), pn.tolist(), strict=True):
+            if n in exact_of and exact_of[n] == prep.exact[k]:
+                same.setdefault(k, []).append((n, stored[n][0]))
+        for hits in same.values():
+            hits.sort()
+        return same, (pk, pn), stored
 
     # -- public operations --------------------------------------------------------------------
     def add(self, docs: Iterable[Any], *, add_duplicates: bool = False) -> list[AddResult]:
@@ -245,30 +255,63 @@ class Index:
         stored document (then not stored unless ``add_duplicates``). Documents earlier in the
         same call count as stored. An id already in the index raises
         :class:`~neardup.errors.DuplicateIdError` and nothing of the call is stored."""
-        items = [_doc(d, k) for k, d in enumerate(docs)]
-        if not items:
+        return self._commit(self._prepare(docs), add_duplicates)
+
+    def add_many(
+        self, batches: Iterable[Iterable[Any]], *, add_duplicates: bool = False
+    ) -> Iterator[list[AddResult]]:
+        """Add batches, one transaction each, yielding each batch's results in order. The next
+        batch is read and fingerprinted in a second thread while the current one is written
+        (the shingle and MinHash kernels and SQLite release the GIL)."""
+        it = iter(batches)
+
+        def following() -> Prepared | None:
+            batch = next(it, None)
+            return None if batch is None else self._prepare(batch)
+
+        with ThreadPoolExecutor(1, thread_name_prefix="neardup-index") as pool:
+            ahead = pool.submit(following)
+            while (prep := ahead.result()) is not None:
+                ahead = pool.submit(following)
+                yield self._commit(prep, add_duplicates)
+
+    def _commit(self, prep: Prepared, add_duplicates: bool) -> list[AddResult]:
+        if not prep.items:
             return []
-        seen_ids: set[str] = set()
-        for rid, _, _ in items:
-            if rid in seen_ids:
-                raise DuplicateIdError(
-                    f"id '{rid}' appears twice in one add",
-                    field="id",
-                    remedy="give every document its own id",
-                )
-            seen_ids.add(rid)
-        exact, sigs, sets = self._fingerprint([t for _, t, _ in items])
-        keys = self._keys(sigs)
-        exact_b = [exact[k].tobytes() for k in range(len(items))]
         conn = self._conn()
-        # writers walk the band B-tree at random keys: a 256 MiB page cache (only on
-        # connections that add) made adds 24% faster at 250k documents
-        conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
+        if not getattr(self._local, "writer", False):
+            # the docs table's id and exact-hash indexes take inserts at random places; and
+            # a checkpoint (copy of the log into the file, then fsync) every WRITER_WAL_PAGES
+            # instead of SQLite's 1,000 pages, which an add of 1,024 documents exceeds
+            conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
+            conn.execute(f"PRAGMA wal_autocheckpoint = {WRITER_WAL_PAGES}")
+            self._local.writer = True
         now = datetime.now(UTC).isoformat(timespec="seconds")
         conn.execute("BEGIN IMMEDIATE")
         try:
-            results, doc_rows, band_rows = self._plan_add(
-                conn, items, exact_b, keys, sets, add_duplicates
+            taken = {
+                t
+                for (t,) in select_in(
+                    conn, "SELECT id FROM docs WHERE id IN ({})", [r for r, _, _ in prep.items]
+                )
+            }
+            if taken:
+                first = next(r for r, _, _ in prep.items if r in taken)
+                raise DuplicateIdError(
+                    f"id '{first}' is already in the index",
+                    field="id",
+                    remedy="use a new id, or remove the old document first",
+                )
+            same, pairs, stored = self._candidates(conn, prep)
+            next_n = int(conn.execute("SELECT value FROM meta WHERE key = 'next_n'").fetchone()[0])
+            decisions, rows = plan_add(
+                prep,
+                {prep.exact[k]: hits[0] for k, hits in same.items()},
+                pairs,
+                stored,
+                self.config.threshold,
+                add_duplicates,
+                next_n,
             )
             conn.executemany(
                 "INSERT INTO docs (n, id, text, meta, exact, signature, shingles, added_at)"
@@ -276,120 +319,39 @@ class Index:
                 [
                     (
                         n,
-                        rid,
-                        text,
-                        json.dumps(meta, ensure_ascii=False),
-                        exact_b[k],
-                        sigs[k].tobytes(),
-                        sets[k].tobytes(),
+                        prep.items[k][0],
+                        prep.items[k][1],
+                        prep.meta_json[k],
+                        prep.exact[k],
+                        prep.signatures[k],
+                        prep.set_bytes[k],
                         now,
                     )
-                    for n, k, (rid, text, meta) in ((n, k, items[k]) for n, k in doc_rows)
+                    for n, k in rows
                 ],
             )
-            conn.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?)", band_rows)
+            live = [(n, k) for n, k in rows if prep.offsets[k + 1] > prep.offsets[k]]
+            if live:  # empty documents never match, so they need no lookup keys
+                ns, ks = np.array(live, dtype=np.int64).T
+                self._bands.append(conn, prep.keys[:, ks].ravel(), np.tile(ns, prep.keys.shape[0]))
+            conn.execute(
+                "UPDATE meta SET value = ? WHERE key = 'next_n'", (str(next_n + len(rows)),)
+            )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return results
-
-    def _plan_add(
-        self,
-        conn: Any,
-        items: list,
-        exact_b: list[bytes],
-        keys: np.ndarray,
-        sets: list[np.ndarray],
-        add_duplicates: bool,
-    ) -> tuple[list, list, list]:
-        """Decide every document of an add with batched lookups (inside the transaction).
-
-        Stored ids, exact hashes and band buckets are fetched with a few ``IN`` queries for the
-        whole call; documents stored earlier in the call are tracked in memory."""
-        taken = _select_in(conn, "SELECT id FROM docs WHERE id IN ({})", [r for r, _, _ in items])
-        if taken:
-            first = next(r for r, _, _ in items if r in {t for (t,) in taken})
-            raise DuplicateIdError(
-                f"id '{first}' is already in the index",
-                field="id",
-                remedy="use a new id, or remove the old document first",
-            )
-        stored_exact: dict[bytes, tuple[int, str]] = {}
-        for ex, n, rid in _select_in(
-            conn, "SELECT exact, n, id FROM docs WHERE exact IN ({}) ORDER BY n", exact_b
-        ):
-            stored_exact.setdefault(ex, (n, rid))
-        bucket: dict[int, list[int]] = {}
-        for key, n in _select_in(
-            conn, "SELECT key, n FROM bands WHERE key IN ({})", np.unique(keys).tolist()
-        ):
-            bucket.setdefault(key, []).append(n)
-        next_n = conn.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM docs").fetchone()[0]
-        new_sets: dict[int, tuple[str, np.ndarray]] = {}
-        results, doc_rows, band_rows = [], [], []
-        for k, (rid, _, _) in enumerate(items):
-            match = self._best(
-                conn, exact_b[k], keys[:, k], sets[k], stored_exact, bucket, new_sets
-            )
-            store = match is None or add_duplicates
-            if match is None:
-                results.append(AddResult(rid, "new"))
-            else:
-                results.append(
-                    AddResult(
-                        rid, "duplicate", match.id, match.similarity, match.reason, added=store
-                    )
-                )
-            if store:
-                n, next_n = next_n, next_n + 1
-                doc_rows.append((n, k))
-                stored_exact.setdefault(exact_b[k], (n, rid))
-                for key in keys[:, k].tolist():
-                    bucket.setdefault(key, []).append(n)
-                    band_rows.append((key, n))
-                new_sets[n] = (rid, sets[k])
-        return results, doc_rows, band_rows
-
-    def _best(
-        self,
-        conn: Any,
-        ex: bytes,
-        keys: np.ndarray,
-        shingles: np.ndarray,
-        stored_exact: dict,
-        bucket: dict,
-        new_sets: dict,
-    ) -> QueryMatch | None:
-        """The best verified match of one document (exact first, then highest Jaccard; ties to
-        the earlier document), or ``None``."""
-        hit = stored_exact.get(ex)
-        if hit is not None and shingles.size:
-            return QueryMatch(hit[1], 1.0, "exact")
-        if shingles.size == 0:
-            return None
-        cand = {n for key in keys.tolist() for n in bucket.get(key, ())}
-        if not cand:
-            return None
-        found: list[tuple[int, str, np.ndarray]] = []
-        on_disk = sorted(n for n in cand if n not in new_sets)
-        for n, rid, blob in _select_in(
-            conn, "SELECT n, id, shingles FROM docs WHERE n IN ({})", on_disk
-        ):
-            found.append((n, rid, np.frombuffer(blob, dtype=np.uint32)))
-        found += [(n, *new_sets[n]) for n in cand if n in new_sets]
-        arrays = [shingles] + [f[2] for f in found]
-        offs = np.concatenate([[0], np.cumsum([a.size for a in arrays])]).astype(np.int64)
-        pairs = np.array([[0, i + 1] for i in range(len(found))], dtype=np.int64)
-        sims = jaccard_pairs(np.concatenate(arrays), offs, pairs).tolist()
-        best = None
-        for (n, rid, _), sim in zip(found, sims, strict=True):
-            if sim >= self.config.threshold and (best is None or (-sim, n) < best[0]):
-                best = ((-sim, n), rid, sim)
-        return QueryMatch(best[1], round(best[2], 6), "near") if best else None
+        stored_ks = {k for _, k in rows}
+        return [
+            AddResult(rid, "new")
+            if d is None
+            else AddResult(rid, "duplicate", d.id, d.similarity, d.reason, added=k in stored_ks)
+            for k, ((rid, _, _), d) in enumerate(zip(prep.items, decisions, strict=True))
+        ]
 
     def query(self, texts: Iterable[str], *, limit: int = 10) -> list[list[QueryMatch]]:
-        """Stored documents that each text duplicates (verified), best first; changes nothing."""
+        """Stored documents that each text duplicates (verified), best first: exact copies,
+        then near duplicates by similarity, ties to the earlier document. Changes nothing."""
         batch = list(texts)
         for k, t in enumerate(batch):
             if not isinstance(t, str):
@@ -398,13 +360,34 @@ class Index:
                 )
         if not batch:
             return []
-        exact, sigs, sets = self._fingerprint(batch)
-        keys = self._keys(sigs)
+        prep = prepare([(str(k), t, {}) for k, t in enumerate(batch)], self._params, self.lsh)
         conn = self._conn()
-        return [
-            self._matches(conn, exact[k].tobytes(), keys[:, k], sets[k], limit)
-            for k in range(len(batch))
-        ]
+        conn.execute("BEGIN")  # one snapshot: runs, blocks and documents agree
+        try:
+            same, (pk, pn), stored = self._candidates(conn, prep)
+        finally:
+            conn.execute("COMMIT")
+        keep = np.isin(pn, np.fromiter(stored, dtype=np.int64, count=len(stored)))
+        pk, pn = pk[keep], pn[keep]
+        none = np.empty(0, dtype=np.int64)
+        sims, _ = verify(prep, (pk, pn), stored, (none, none))
+        near: dict[int, list[tuple[int, float]]] = {}
+        for k, n, s in zip(pk.tolist(), pn.tolist(), sims.tolist(), strict=True):
+            if s >= self.config.threshold:
+                near.setdefault(k, []).append((n, s))
+        out: list[list[QueryMatch]] = []
+        for k in range(len(batch)):
+            if prep.offsets[k + 1] == prep.offsets[k]:  # empty: never a duplicate, as in dedup
+                out.append([])
+                continue
+            exact = same.get(k, [])
+            found = {n: (1.0, QueryMatch(rid, 1.0, "exact")) for n, rid in exact}
+            for n, s in near.get(k, ()):
+                if n not in found:
+                    found[n] = (s, QueryMatch(stored[n][0], round(s, 6), "near"))
+            ranked = sorted(found.items(), key=lambda kv: (-kv[1][0], kv[0]))
+            out.append([m for _, (_, m) in ranked[:limit]])
+        return out
 
     def get(self, rid: str) -> dict[str, Any] | None:
         """The stored document with this id, or ``None``."""
@@ -418,35 +401,30 @@ class Index:
         return {"id": row[0], "text": row[1], "meta": json.loads(row[2]), "added_at": row[3]}
 
     def remove(self, ids: Iterable[str]) -> int:
-        """Remove documents by id (one transaction); returns how many were there."""
+        """Remove documents by id (one transaction); returns how many were there. Their band
+        entries are dropped by later merges; lookups skip them at once."""
         conn = self._conn()
-        removed = 0
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for rid in ids:
-                row = conn.execute(
-                    "SELECT n, signature FROM docs WHERE id = ?", (str(rid),)
-                ).fetchone()
-                if row is None:
-                    continue
-                n, sig = row
-                keys = self._keys(np.frombuffer(sig, dtype=np.uint32)[None, :])[:, 0]
-                conn.executemany(
-                    "DELETE FROM bands WHERE key = ? AND n = ?", [(key, n) for key in keys.tolist()]
+            gone = [
+                n
+                for (n,) in select_in(
+                    conn, "SELECT n FROM docs WHERE id IN ({})", sorted({str(r) for r in ids})
                 )
-                conn.execute("DELETE FROM docs WHERE n = ?", (n,))
-                removed += 1
+            ]
+            conn.executemany("DELETE FROM docs WHERE n = ?", [(n,) for n in gone])
+            self._bands.forget(conn, gone)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return removed
+        return len(gone)
 
     def __len__(self) -> int:
         return int(self._conn().execute("SELECT COUNT(*) FROM docs").fetchone()[0])
 
     def stats(self) -> dict[str, Any]:
-        """Document count, size on disk and the stored parameters."""
+        """Document count, size on disk, band runs and the stored parameters."""
         size = sum(
             p.stat().st_size
             for p in self.path.parent.glob(self.path.name + "*")
@@ -458,5 +436,47 @@ class Index:
             "documents": n,
             "bytes_on_disk": size,
             "bytes_per_document": round(size / n, 1) if n else None,
+            **self._bands.summary(self._conn()),
             "parameters": parameter_report(self.config, self.lsh),
         }
+
+
+def upgrade(path: Path) -> None:
+    """Turn a schema-1 index (a ``bands`` B-tree, an index of exact hashes) into schema 2 (band
+    runs holding band and exact keys), in one transaction; a crash leaves the schema-1 file as
+    it was."""
+    conn = connect(path)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if version is None or version[0] != "1":  # another process upgraded it meanwhile
+            conn.execute("ROLLBACK")
+            return
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        keys, ns = [], []
+        cur = conn.execute("SELECT key, n FROM bands")
+        while chunk := cur.fetchmany(1 << 20):
+            pairs = np.array(chunk, dtype=np.int64)
+            keys.append(pairs[:, 0])
+            ns.append(pairs[:, 1])
+        rows = conn.execute("SELECT n, exact FROM docs WHERE length(shingles) > 0").fetchall()
+        if rows:
+            ns.append(np.array([n for n, _ in rows], dtype=np.int64))
+            exact = np.frombuffer(b"".join(e for _, e in rows), dtype=np.uint64).reshape(-1, 2)
+            keys.append(exact_keys(exact).view(np.int64))
+        if keys:
+            BandRuns().append(conn, np.concatenate(keys), np.concatenate(ns))
+        conn.execute("DROP TABLE bands")
+        conn.execute("DROP INDEX IF EXISTS docs_exact")
+        top = conn.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM docs").fetchone()[0]
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('next_n', ?)", (str(top),))
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()
