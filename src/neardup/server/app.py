@@ -6,6 +6,7 @@
 
 import logging
 import os
+import sys
 from collections.abc import Collection
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
@@ -22,6 +23,14 @@ logger = logging.getLogger("neardup.server")
 
 DEFAULT_MAX_BODY_BYTES = 8 << 20
 DEFAULT_MAX_BATCH = 1000
+#: Queries of up to this many texts (about 1 ms each) run on the event loop: a hop to a worker
+#: thread and back costs more than that under load, in GIL hand-offs. Larger ones, and every
+#: write, run in worker threads.
+INLINE_QUERY_TEXTS = 4
+#: The server's GIL switch interval in seconds (Python's default is 5 ms): a thread back from
+#: SQLite or a numba kernel waits at most this long for the interpreter, which bounds the
+#: queueing that concurrent requests add to each other's latency.
+SWITCH_INTERVAL_S = 0.0005
 
 
 def _import_fastapi() -> Any:
@@ -103,11 +112,12 @@ def create_app(
     app.state.index = index
     bearer = HTTPBearer(auto_error=False, description="An API key given to the server.")
 
-    def authorised(
+    async def authorised(
         credentials: Annotated[Any, fastapi.Depends(bearer)],
     ) -> None:
         # The guard has checked already; this dependency puts the scheme into the OpenAPI spec
-        # and keeps the routes safe should they ever be mounted without the guard.
+        # and keeps the routes safe should they ever be mounted without the guard. It is
+        # `async` so that it runs on the event loop, not through a worker thread.
         if ring and (
             credentials is None or not ring.accepts(credentials.credentials.encode("latin-1"))
         ):
@@ -148,9 +158,12 @@ def create_app(
         responses=errors(*common),
         summary="Find stored duplicates of texts",
     )
-    def query(request: QueryRequest) -> dict[str, Any]:
+    async def query(request: QueryRequest) -> dict[str, Any]:
         """For each text, the stored documents it duplicates, best first (stores nothing)."""
-        found = index.query(request.texts, limit=request.limit)
+        if len(request.texts) <= INLINE_QUERY_TEXTS:
+            found = index.query(request.texts, limit=request.limit)
+        else:
+            found = await run_in_threadpool(index.query, request.texts, limit=request.limit)
         return {"results": [{"matches": [q.to_dict() for q in hits]} for hits in found]}
 
     @v1.get(
@@ -269,4 +282,5 @@ def serve(
     )
     if not api_keys:
         logger.warning("serving %s without authentication on %s:%s", index_path, host, port)
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
