@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 import neardup
+from neardup.candidates.lsh import band_keys
 from neardup.index import Index
-from neardup.index.plan import prepare
+from neardup.pipeline import fingerprint_texts
 
 SEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
 
@@ -249,8 +250,9 @@ def test_a_schema_1_index_is_upgraded_when_opened(tmp_path: Path) -> None:
     docs = [(f"d{k}", _article(k)) for k in range(30)] + [("blank", "  ")]
     with Index.create(path) as idx:
         idx.add(docs)
-        prep = prepare([(r, t, {}) for r, t in docs[:30]], idx._params, idx.lsh)
+        sigs = fingerprint_texts([t for _, t in docs[:30]], idx._params)[1]
         bands = idx.lsh.bands
+        band = band_keys(sigs, np.arange(30), bands, idx.lsh.rows).view(np.int64)
     # the same documents in the schema-1 layout: a (key, n) B-tree of band keys only, an index
     # of exact hashes, no document counter
     conn = sqlite3.connect(path, isolation_level=None)
@@ -264,7 +266,7 @@ def test_a_schema_1_index_is_upgraded_when_opened(tmp_path: Path) -> None:
         CREATE INDEX docs_exact ON docs (exact);
         """
     )
-    band_rows = [(int(key), k + 1) for k in range(30) for key in prep.keys[:bands, k]]
+    band_rows = [(int(band[b, k]), k + 1) for k in range(30) for b in range(bands)]
     conn.executemany("INSERT INTO bands VALUES (?, ?)", band_rows)
     conn.close()
     with Index.open(path) as idx:

@@ -160,10 +160,13 @@ class BandRuns:
             self._cache = {k: v for k, v in cached.items() if k in live}
         return [cached[r[0]] for r in rows]
 
-    def lookup(self, conn: Any, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every stored entry ``(key, n)`` whose key is in ``keys`` (int64), as two int64
-        arrays. Call inside a transaction, so runs and blocks come from one snapshot."""
-        q = unique(np.asarray(keys, dtype=np.int64))
+    def lookup(
+        self, conn: Any, keys: np.ndarray, *, distinct: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Every stored entry ``(key, n)`` whose key is in ``keys`` (int64; ``distinct``: they
+        are sorted and distinct already), as two int64 arrays. Call inside a transaction, so
+        runs and blocks come from one snapshot."""
+        q = keys if distinct else unique(np.asarray(keys, dtype=np.int64))
         if q.size == 0:
             return _EMPTY, _EMPTY
         qu = q.view(np.uint64)
@@ -186,17 +189,22 @@ class BandRuns:
         hit = q[at] == ks
         return ks[hit], ns[hit].astype(np.int64)
 
-    def append(self, conn: Any, keys: np.ndarray, ns: np.ndarray) -> None:
-        """Store entries as a new run, then merge full levels. Call inside the caller's write
-        transaction, which makes the add and its merges one atomic change."""
+    def append(
+        self, conn: Any, keys: np.ndarray, ns: np.ndarray, *, presorted: bool = False
+    ) -> None:
+        """Store entries as a new run (``presorted``: ``keys`` are in order already), then
+        merge full levels. Call inside the caller's write transaction, which makes the add and
+        its merges one atomic change."""
         if keys.size == 0:
             return
         keys = np.asarray(keys, dtype=np.int64)
         ns = np.asarray(ns, dtype=np.int64)
-        if ns.size and int(ns.max()) >= 2**32:
+        if int(ns.max()) >= 2**32:
             raise OverflowError("an index holds at most 2^32 - 1 documents")
-        order = np.argsort(keys, kind="stable")
-        self._write(conn, keys[order], ns[order].astype(np.uint32))
+        if not presorted:
+            order = np.argsort(keys, kind="stable")
+            keys, ns = keys[order], ns[order]
+        self._write(conn, keys, ns.astype(np.uint32))
         self._compact(conn)
 
     def forget(self, conn: Any, ns: list[int]) -> None:

@@ -224,14 +224,14 @@ class Index:
                     remedy="give every document its own id",
                 )
             seen.add(rid)
-        return prepare(items, self._params, self.lsh)
+        return prepare(items, self._params, self.lsh, self.config.threshold)
 
     def _candidates(self, conn: Any, prep: Prepared) -> tuple[dict, tuple, dict]:
         """For the live documents of a batch: the ``(k, n)`` pairs that share a lookup key with
         a stored document ``n``; the ids and shingle sets of those ``n``; and, per ``k``, the
         stored documents with an equal exact hash (``[(n, id)]`` by number)."""
-        flat, members = prep.live_keys()
-        pk, pn = candidate_pairs(flat, members, *self._bands.lookup(conn, flat))
+        found = self._bands.lookup(conn, prep.distinct_keys, distinct=True)
+        pk, pn = candidate_pairs(prep.keys, prep.key_docs, *found)
         stored: dict[int, tuple[str, np.ndarray]] = {}
         exact_of: dict[int, bytes] = {}
         for n, rid, ex, blob in select_in(
@@ -330,10 +330,13 @@ class Index:
                     for n, k in rows
                 ],
             )
-            live = [(n, k) for n, k in rows if prep.offsets[k + 1] > prep.offsets[k]]
-            if live:  # empty documents never match, so they need no lookup keys
-                ns, ks = np.array(live, dtype=np.int64).T
-                self._bands.append(conn, prep.keys[:, ks].ravel(), np.tile(ns, prep.keys.shape[0]))
+            if rows:
+                number = np.zeros(len(prep.items), dtype=np.int64)  # 0: not stored
+                ns, ks = np.array(rows, dtype=np.int64).T
+                number[ks] = ns
+                at = number[prep.key_docs]
+                kept = at > 0
+                self._bands.append(conn, prep.keys[kept], at[kept], presorted=True)
             conn.execute(
                 "UPDATE meta SET value = ? WHERE key = 'next_n'", (str(next_n + len(rows)),)
             )
@@ -360,7 +363,7 @@ class Index:
                 )
         if not batch:
             return []
-        prep = prepare([(str(k), t, {}) for k, t in enumerate(batch)], self._params, self.lsh)
+        prep = prepare([(str(k), t, {}) for k, t in enumerate(batch)], self._params, self.lsh, None)
         conn = self._conn()
         conn.execute("BEGIN")  # one snapshot: runs, blocks and documents agree
         try:
@@ -369,8 +372,7 @@ class Index:
             conn.execute("COMMIT")
         keep = np.isin(pn, np.fromiter(stored, dtype=np.int64, count=len(stored)))
         pk, pn = pk[keep], pn[keep]
-        none = np.empty(0, dtype=np.int64)
-        sims, _ = verify(prep, (pk, pn), stored, (none, none))
+        sims = verify(prep, (pk, pn), stored)
         near: dict[int, list[tuple[int, float]]] = {}
         for k, n, s in zip(pk.tolist(), pn.tolist(), sims.tolist(), strict=True):
             if s >= self.config.threshold:
@@ -398,7 +400,12 @@ class Index:
         )
         if row is None:
             return None
-        return {"id": row[0], "text": row[1], "meta": json.loads(row[2]), "added_at": row[3]}
+        return {
+            "id": row[0],
+            "text": row[1],
+            "meta": json.loads(row[2]),
+            "added_at": row[3],
+        }
 
     def remove(self, ids: Iterable[str]) -> int:
         """Remove documents by id (one transaction); returns how many were there. Their band

@@ -29,28 +29,24 @@ EXACT_SALT = 0x5BD1E9955BD1E995
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A batch fingerprinted for the index: exact hashes and MinHash signatures (as bytes),
-    lookup keys (``(bands + 1) × m``, int64 as SQLite stores them; the last row is the exact
-    key), sorted shingle-id sets (flat + offsets), the documents that have shingles (``live``)
-    and what else their rows store (metadata as JSON, shingle sets as bytes)."""
+    """A batch fingerprinted for the index, with everything that needs no database: exact
+    hashes and MinHash signatures (as bytes); the lookup keys of the documents that have
+    shingles (one per band and one for the exact hash, int64 as SQLite stores them), sorted,
+    with the document of each, and the distinct keys; sorted shingle-id sets (flat + offsets);
+    the verified near-duplicate pairs within the batch (``earlier[b] = [(a, J), …]``, ``a <
+    b``); and what else the rows store (metadata as JSON, shingle sets as bytes)."""
 
     items: list[tuple[str, str, dict[str, Any]]]
     exact: list[bytes]
     signatures: list[bytes]
     keys: np.ndarray
+    key_docs: np.ndarray
+    distinct_keys: np.ndarray
     sets: np.ndarray
     offsets: np.ndarray
-    live: np.ndarray
+    earlier: dict[int, list[tuple[int, float]]]
     meta_json: list[str]
     set_bytes: list[bytes]
-
-    def set_of(self, k: int) -> np.ndarray:
-        return self.sets[self.offsets[k] : self.offsets[k + 1]]
-
-    def live_keys(self) -> tuple[np.ndarray, np.ndarray]:
-        """Keys of the live documents, flat, with the document of each."""
-        keys = self.keys[:, self.live]
-        return keys.ravel(), np.tile(self.live, keys.shape[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,29 +60,64 @@ class Decision:
 
 
 def prepare(
-    items: list[tuple[str, str, dict[str, Any]]], params: StageParams, lsh: LSHParams
+    items: list[tuple[str, str, dict[str, Any]]],
+    params: StageParams,
+    lsh: LSHParams,
+    threshold: float | None,
 ) -> Prepared:
-    """Normalise, shingle and fingerprint the texts of a batch; its lookup keys."""
-    texts = [t for _, t, _ in items]
-    exact, sigs, shingles, counts, _, _ = fingerprint_texts(texts, params)
+    """Normalise, shingle and fingerprint the texts of a batch; its lookup keys; the near
+    duplicates within it (unless ``threshold`` is ``None``: queries need none)."""
+    m = len(items)
+    exact, sigs, shingles, counts, _, _ = fingerprint_texts([t for _, t, _ in items], params)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    sets, set_offs = sorted_sets(shingles, offsets, np.arange(len(texts)))
+    sets, set_offs = sorted_sets(shingles, offsets, np.arange(m))
     sets = np.ascontiguousarray(sets, dtype=np.uint32)
     set_offs = np.asarray(set_offs, dtype=np.int64)
-    keys = np.empty((lsh.bands + 1, len(texts)), dtype=np.uint64)
-    keys[:-1] = band_keys(np.ascontiguousarray(sigs), np.arange(len(texts)), lsh.bands, lsh.rows)
+    keys = np.empty((lsh.bands + 1, m), dtype=np.uint64)
+    keys[:-1] = band_keys(np.ascontiguousarray(sigs), np.arange(m), lsh.bands, lsh.rows)
     keys[-1] = exact_keys(exact)
+    live = np.flatnonzero(np.diff(set_offs) > 0)  # empty documents never match: no keys
+    flat = keys[:, live].view(np.int64).ravel()
+    docs = np.tile(live, keys.shape[0])
+    order = np.argsort(flat, kind="stable")
+    flat, docs = flat[order], docs[order]
     return Prepared(
         items,
-        [exact[k].tobytes() for k in range(len(texts))],
-        [sigs[k].tobytes() for k in range(len(texts))],
-        keys.view(np.int64),
+        [exact[k].tobytes() for k in range(m)],
+        [sigs[k].tobytes() for k in range(m)],
+        flat,
+        docs,
+        unique(flat),
         sets,
         set_offs,
-        np.flatnonzero(np.diff(set_offs) > 0),
+        {} if threshold is None else _earlier(flat, docs, sets, set_offs, m, threshold),
         [json.dumps(meta, ensure_ascii=False) for _, _, meta in items],
-        [sets[set_offs[k] : set_offs[k + 1]].tobytes() for k in range(len(texts))],
+        [sets[set_offs[k] : set_offs[k + 1]].tobytes() for k in range(m)],
     )
+
+
+def _earlier(
+    flat: np.ndarray,
+    docs: np.ndarray,
+    sets: np.ndarray,
+    offsets: np.ndarray,
+    m: int,
+    threshold: float,
+) -> dict[int, list[tuple[int, float]]]:
+    """Pairs ``(a, b)``, ``a < b``, of batch documents that share a key and whose Jaccard
+    similarity reaches ``threshold``, as ``{b: [(a, J), …]}``."""
+    if flat.size == 0:
+        return {}
+    a, b = bucket_pairs(flat, np.arange(flat.size), docs, max(m, 2))
+    keep = a != b
+    code = unique(a[keep] * m + b[keep])
+    a, b = code // m, code % m
+    sims = jaccard_pairs(sets, offsets, np.stack([a, b], axis=1))
+    ok = sims >= threshold
+    out: dict[int, list[tuple[int, float]]] = {}
+    for x, y, s in zip(a[ok].tolist(), b[ok].tolist(), sims[ok].tolist(), strict=True):
+        out.setdefault(y, []).append((x, s))
+    return out
 
 
 def exact_keys(exact: np.ndarray) -> np.ndarray:
@@ -115,27 +146,14 @@ def candidate_pairs(
     return code >> 32, code & 0xFFFFFFFF
 
 
-def batch_pairs(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
-    """Unique pairs ``(a, b)``, ``a < b``, of live batch documents that share a key."""
-    m = len(prep.items)
-    flat, members = prep.live_keys()
-    if flat.size == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    a, b = bucket_pairs(flat, np.argsort(flat, kind="stable"), members, max(m, 2))
-    keep = a != b
-    code = unique(a[keep] * m + b[keep])
-    return code // m, code % m
-
-
 def verify(
     prep: Prepared,
-    stored_pairs: tuple[np.ndarray, np.ndarray],
+    pairs: tuple[np.ndarray, np.ndarray],
     stored: dict[int, tuple[str, np.ndarray]],
-    inner: tuple[np.ndarray, np.ndarray],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact Jaccard of every ``(k, n)`` stored pair (``n`` in ``stored``) and every in-batch
-    pair, in one kernel call: ``(stored similarities, in-batch similarities)``."""
-    pk, pn = stored_pairs
+) -> np.ndarray:
+    """Exact Jaccard similarity of every pair ``(k, n)`` of a batch document and a stored one
+    (``n`` in ``stored``), in one kernel call."""
+    pk, pn = pairs
     ns = sorted(stored)
     slot = {n: j for j, n in enumerate(ns)}
     m = len(prep.items)
@@ -143,11 +161,9 @@ def verify(
     sizes = np.array([a.size for a in arrays[1:]], dtype=np.int64)
     offs = np.concatenate([prep.offsets, prep.offsets[-1] + np.cumsum(sizes)]).astype(np.int64)
     cols = np.fromiter((m + slot[n] for n in pn.tolist()), dtype=np.int64, count=pn.size)
-    pairs = np.concatenate(
-        [np.stack([pk, cols], axis=1), np.stack([inner[0], inner[1]], axis=1)]
-    ).astype(np.int64)
-    sims = jaccard_pairs(np.concatenate(arrays).astype(np.uint32), offs, pairs)
-    return sims[: pk.size], sims[pk.size :]
+    return jaccard_pairs(
+        np.concatenate(arrays).astype(np.uint32), offs, np.stack([pk, cols], axis=1)
+    )
 
 
 def plan_add(
@@ -168,19 +184,14 @@ def plan_add(
     m = len(prep.items)
     keep = np.isin(stored_pairs[1], np.fromiter(stored, dtype=np.int64, count=len(stored)))
     pk, pn = stored_pairs[0][keep], stored_pairs[1][keep]
-    inner = batch_pairs(prep)
-    s_sims, b_sims = verify(prep, (pk, pn), stored, inner)
+    s_sims = verify(prep, (pk, pn), stored)
     best_stored: dict[int, tuple[float, int]] = {}
     ok = s_sims >= threshold
     for k, n, s in zip(pk[ok].tolist(), pn[ok].tolist(), s_sims[ok].tolist(), strict=True):
         cur = best_stored.get(k)
         if cur is None or (-s, n) < (-cur[0], cur[1]):
             best_stored[k] = (s, n)
-    earlier: dict[int, list[tuple[int, float]]] = {}
-    ok = b_sims >= threshold
-    inner_ok = zip(inner[0][ok].tolist(), inner[1][ok].tolist(), b_sims[ok].tolist(), strict=True)
-    for a, b, s in inner_ok:
-        earlier.setdefault(b, []).append((a, s))
+    earlier = prep.earlier
     sizes = np.diff(prep.offsets)
     exact = dict(stored_exact)
     numbered: dict[int, int] = {}  # batch document -> its number, once stored
