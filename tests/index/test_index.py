@@ -282,3 +282,18 @@ def test_a_schema_1_index_is_upgraded_when_opened(tmp_path: Path) -> None:
     assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
     assert conn.execute("SELECT MAX(n) FROM docs").fetchone() == (32,)
     conn.close()
+
+
+def test_index_add_of_files_folds_the_log_into_the_file(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.jsonl"
+    docs = [{"id": f"d{k}", "text": _article(k % 9)} for k in range(40)]
+    corpus.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    with Index.create(tmp_path / "f.db") as idx:
+        summary = neardup.index_add(
+            idx, corpus, config=neardup.DedupConfig(batch_size=16), output=tmp_path / "out"
+        )
+        assert (summary["new"], summary["duplicates"]) == (9, 31)
+        wal = tmp_path / "f.db-wal"
+        assert not wal.exists() or wal.stat().st_size == 0
+    kept = [json.loads(x)["id"] for x in (tmp_path / "out" / "kept.jsonl").read_text().splitlines()]
+    assert kept == [f"d{k}" for k in range(9)]

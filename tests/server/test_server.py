@@ -155,6 +155,9 @@ def test_add_query_get_delete_stats(client: httpx.Client) -> None:
     assert stats["documents"] == 2
     assert stats["bytes_on_disk"] > 0
     assert stats["parameters"]["threshold"] == neardup.DedupConfig().threshold
+    # two documents, a key per band and one for the exact hash each, in one level-0 run
+    bands = stats["parameters"]["bands"]
+    assert (stats["band_entries"], stats["band_runs_per_level"]) == (2 * (bands + 1), {"0": 1})
 
     response = client.delete("/v1/documents/harbour")
     assert response.status_code == 200

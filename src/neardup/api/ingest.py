@@ -83,6 +83,7 @@ def index_add(
                 bar.update(len(res))
             if sinks is not None:
                 _write_results(sinks, batch, res)
+        index.checkpoint()
         summary = {
             "documents": len(results),
             "new": sum(r.status == "new" for r in results),

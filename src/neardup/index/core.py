@@ -427,6 +427,13 @@ class Index:
             raise
         return len(gone)
 
+    def checkpoint(self) -> bool:
+        """Copy the write-ahead log into the index file and empty it (after a bulk add, so the
+        file holds everything and the log does not linger at its 64 MiB limit). Returns
+        ``False`` when a reader kept part of the log in use; nothing is lost either way."""
+        busy, _, _ = self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return busy == 0
+
     def __len__(self) -> int:
         return int(self._conn().execute("SELECT COUNT(*) FROM docs").fetchone()[0])
 

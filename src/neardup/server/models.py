@@ -128,12 +128,16 @@ def _models(max_batch: int) -> dict[str, Any]:
         removed: int = Field(ge=0)
 
     class StatsResponse(BaseModel):
-        """The index's size and fixed parameters."""
+        """The index's size, its lookup-key runs and fixed parameters."""
 
         documents: int = Field(ge=0)
         path: str
         bytes_on_disk: int = Field(ge=0)
         bytes_per_document: float | None = None
+        band_entries: int = Field(ge=0, description="Stored lookup keys (bands + exact hash)")
+        band_runs_per_level: dict[str, int] = Field(
+            description="Sorted runs of lookup keys per merge level"
+        )
         parameters: dict[str, Any]
 
     class Health(BaseModel):
