@@ -1,5 +1,6 @@
 """The persistent incremental index (SQLite by default): ``neardup.Index``."""
 
-from neardup.index.core import AddResult, Index, QueryMatch
+from neardup.index.core import Index
+from neardup.index.records import AddResult, QueryMatch
 
 __all__ = ["AddResult", "Index", "QueryMatch"]

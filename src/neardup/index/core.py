@@ -13,7 +13,6 @@ import os
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,12 +25,13 @@ from neardup.index.bands import BandRuns, unique
 from neardup.index.plan import (
     Prepared,
     candidate_pairs,
-    exact_keys,
     plan_add,
     prepare,
     verify,
 )
+from neardup.index.records import AddResult, QueryMatch, as_item
 from neardup.index.store import SCHEMA, SCHEMA_VERSION, connect, select_in
+from neardup.index.upgrade import upgrade
 from neardup.params import parameter_report
 from neardup.pipeline import StageParams
 from neardup.resolve import choose_lsh
@@ -43,68 +43,6 @@ WRITER_WAL_PAGES = 16_384
 
 #: The parameters an index fixes at creation (everything that changes fingerprints or matches).
 STORED = ("threshold", "num_perm", "ngram", "char_ngram", "shingle", "seed", "bands", "rows")
-
-
-@dataclass(frozen=True, slots=True)
-class AddResult:
-    """What happened to one added document: ``new`` (stored) or ``duplicate`` of ``kept_id``."""
-
-    id: str
-    status: str
-    kept_id: str | None = None
-    similarity: float | None = None
-    reason: str | None = None
-    added: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        # by hand: dataclasses.asdict deep-copies every field, 30 µs a result
-        return {
-            "id": self.id,
-            "status": self.status,
-            "kept_id": self.kept_id,
-            "similarity": self.similarity,
-            "reason": self.reason,
-            "added": self.added,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class QueryMatch:
-    """A stored document that a queried text duplicates, with the verified similarity."""
-
-    id: str
-    similarity: float
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "similarity": self.similarity, "reason": self.reason}
-
-
-def _doc(item: Any, k: int) -> tuple[str, str, dict[str, Any]]:
-    if isinstance(item, dict):
-        rid, text = item.get("id"), item.get("text")
-        meta = {key: v for key, v in item.items() if key not in ("id", "text")}
-        meta = meta.get("meta", meta) if set(meta) == {"meta"} else meta
-    elif isinstance(item, tuple | list) and len(item) == 2:
-        (rid, text), meta = item, {}
-    else:
-        raise RecordTypeError(
-            f"document {k} is a {type(item).__name__}",
-            remedy="pass (id, text) pairs or {'id': ..., 'text': ...} objects",
-        )
-    if isinstance(rid, bool) or not isinstance(rid, str | int) or str(rid) == "":
-        raise RecordTypeError(
-            f"document {k} has no usable id ({rid!r})",
-            field="id",
-            remedy="give every document a non-empty string id",
-        )
-    if not isinstance(text, str):
-        raise RecordTypeError(
-            f"document '{rid}' has a {type(text).__name__} as text",
-            field="text",
-            remedy="send the text as a string",
-        )
-    return str(rid), text, meta
 
 
 class Index:
@@ -214,7 +152,7 @@ class Index:
     # -- lookups ------------------------------------------------------------------------------
     def _prepare(self, docs: Iterable[Any]) -> Prepared:
         """Check and fingerprint a batch; touches no database, so it may run in a thread."""
-        items = [_doc(d, k) for k, d in enumerate(docs)]
+        items = [as_item(d, k) for k, d in enumerate(docs)]
         seen: set[str] = set()
         for rid, _, _ in items:
             if rid in seen:
@@ -280,9 +218,9 @@ class Index:
             return []
         conn = self._conn()
         if not getattr(self._local, "writer", False):
-            # the docs table's id and exact-hash indexes take inserts at random places; and
-            # a checkpoint (copy of the log into the file, then fsync) every WRITER_WAL_PAGES
-            # instead of SQLite's 1,000 pages, which an add of 1,024 documents exceeds
+            # the id index of docs takes inserts at random places; and a checkpoint (copy of
+            # the log into the file, then fsync) every WRITER_WAL_PAGES instead of SQLite's
+            # 1,000 pages, which an add of 1,024 documents exceeds
             conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
             conn.execute(f"PRAGMA wal_autocheckpoint = {WRITER_WAL_PAGES}")
             self._local.writer = True
@@ -453,44 +391,3 @@ class Index:
             **self._bands.summary(self._conn()),
             "parameters": parameter_report(self.config, self.lsh),
         }
-
-
-def upgrade(path: Path) -> None:
-    """Turn a schema-1 index (a ``bands`` B-tree, an index of exact hashes) into schema 2 (band
-    runs holding band and exact keys), in one transaction; a crash leaves the schema-1 file as
-    it was."""
-    conn = connect(path)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if version is None or version[0] != "1":  # another process upgraded it meanwhile
-            conn.execute("ROLLBACK")
-            return
-        for statement in SCHEMA.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-        keys, ns = [], []
-        cur = conn.execute("SELECT key, n FROM bands")
-        while chunk := cur.fetchmany(1 << 20):
-            pairs = np.array(chunk, dtype=np.int64)
-            keys.append(pairs[:, 0])
-            ns.append(pairs[:, 1])
-        rows = conn.execute("SELECT n, exact FROM docs WHERE length(shingles) > 0").fetchall()
-        if rows:
-            ns.append(np.array([n for n, _ in rows], dtype=np.int64))
-            exact = np.frombuffer(b"".join(e for _, e in rows), dtype=np.uint64).reshape(-1, 2)
-            keys.append(exact_keys(exact).view(np.int64))
-        if keys:
-            BandRuns().append(conn, np.concatenate(keys), np.concatenate(ns))
-        conn.execute("DROP TABLE bands")
-        conn.execute("DROP INDEX IF EXISTS docs_exact")
-        top = conn.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM docs").fetchone()[0]
-        conn.execute("INSERT OR REPLACE INTO meta VALUES ('next_n', ?)", (str(top),))
-        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    finally:
-        conn.close()

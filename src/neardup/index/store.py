@@ -16,7 +16,7 @@ leaves the index as it was before that add; WAL mode lets readers go on during a
 read transaction sees one snapshot of all tables.
 
 Schema 1 kept the band buckets in one ``bands (key, n)`` B-tree and exact hashes in an index of
-``docs``; :func:`neardup.index.core.upgrade` turns such a file into
+``docs``; :func:`neardup.index.upgrade.upgrade` turns such a file into
 schema 2 in one transaction the first time it is opened.
 """
 
