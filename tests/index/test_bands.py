@@ -86,6 +86,11 @@ def test_lookups_match_a_dictionary_through_merges_and_removals(conn) -> None:
     for k in set(probe.tolist()):
         # removed documents may linger until their run is merged, never anything else
         assert truth.get(k, set()) - gone <= found.get(k, set()) <= truth.get(k, set())
+    conn.execute("BEGIN")
+    for key in pool[:150].tolist():  # one key at a time: no other key's block reads for it
+        ks, ns = runs.lookup(conn, np.array([key]))
+        assert truth[key] - gone <= set(ns.tolist()) <= truth[key]
+    conn.execute("COMMIT")
     # what merges wrote has no removed document left in it
     assert sum(r.entries for r in runs.runs(conn)) < sum(len(v) for v in truth.values())
     stored = conn.execute("SELECT SUM(length(keys)) / 8, SUM(length(ns)) / 4 FROM band_blocks")
@@ -114,4 +119,22 @@ def test_lookup_of_nothing(conn) -> None:
     conn.execute("BEGIN")
     assert [a.size for a in runs.lookup(conn, np.array([1, 2, 3], dtype=np.int64))] == [0, 0]
     assert [a.size for a in runs.lookup(conn, empty)] == [0, 0]
+    conn.execute("COMMIT")
+
+
+@pytest.mark.parametrize("span", [(250, 262), (100, 700), (256, 257), (0, 1)])
+def test_a_key_whose_entries_span_blocks_is_found_whole(conn, span) -> None:
+    lo, hi = span
+    keys = np.arange(1, 1001, dtype=np.int64) * 10  # 1,000 entries: four blocks of 256
+    keys[lo:hi] = keys[lo]
+    runs = BandRuns()
+    conn.execute("BEGIN IMMEDIATE")
+    runs.append(conn, keys, np.arange(1, 1001))
+    conn.execute("COMMIT")
+    conn.execute("BEGIN")
+    for key in (keys[lo], keys[-1], keys[0]):
+        ks, ns = runs.lookup(conn, np.array([key]))
+        assert sorted(ns.tolist()) == (np.flatnonzero(keys == key) + 1).tolist()
+        assert set(ks.tolist()) == {int(key)}
+    assert [a.size for a in runs.lookup(conn, np.array([5, 15, 10**9]))] == [0, 0]
     conn.execute("COMMIT")

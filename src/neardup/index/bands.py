@@ -98,6 +98,19 @@ def unique(values: np.ndarray) -> np.ndarray:
     return a[keep]
 
 
+def _blocks_holding(fences: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """The blocks of a run (by their first keys, ``fences``) that may hold each of ``keys``:
+    the last block starting at or below the key, and, where blocks start with the key itself,
+    every block from the one before the first of them (a key's entries may span blocks)."""
+    hi = np.searchsorted(fences, keys, side="right") - 1
+    lo = np.maximum(np.searchsorted(fences, keys, side="left") - 1, 0)
+    ok = hi >= 0
+    lo, hi = lo[ok], np.maximum(hi[ok], lo[ok])
+    count = hi - lo + 1
+    steps = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    return unique(np.repeat(lo, count) + steps)
+
+
 def level_of(entries: int) -> int:
     """The level of a run by its size: 0 below ``RUN0 · FANOUT``, then one per factor."""
     level, size = 0, RUN0 * FANOUT
@@ -174,8 +187,7 @@ class BandRuns:
         for run in self.runs(conn):
             maybe = q[bloom_probe(run.bloom, run.nbits, qu)]
             if maybe.size:
-                at = np.searchsorted(run.fences, maybe, side="right") - 1
-                blocks.append(run.first_block + unique(at[at >= 0]))
+                blocks.append(run.first_block + _blocks_holding(run.fences, maybe))
         if not blocks:
             return _EMPTY, _EMPTY
         rows = select_in(
