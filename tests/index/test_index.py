@@ -39,6 +39,7 @@ def test_create_open_and_stored_parameters(tmp_path: Path) -> None:
         assert idx.config.num_perm == 64
         assert (idx.config.bands, idx.config.rows) == (idx.lsh.bands, idx.lsh.rows)
         assert idx.stats()["documents"] == 0
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["a.db"]  # nothing left beside it
     with pytest.raises(neardup.ConfigError, match="already exists"):
         Index.create(path)
     with pytest.raises(neardup.InputError, match="no such index"):

@@ -79,7 +79,10 @@ class Index:
         )
         lsh = choose_lsh(cfg)
         cfg = cfg.with_(bands=lsh.bands, rows=lsh.rows)
-        conn = connect(p)
+        # built under a temporary name and linked into place: a crash leaves no half-made
+        # index at PATH, and a file that appeared meanwhile is not overwritten
+        tmp = p.with_name(f".{p.name}.creating-{os.getpid()}")
+        conn = connect(tmp)
         try:
             conn.executescript(SCHEMA)
             conn.execute("BEGIN IMMEDIATE")
@@ -95,8 +98,20 @@ class Index:
                 ],
             )
             conn.execute("COMMIT")
+            conn.close()  # the last connection folds the log into the file
+            try:
+                os.link(tmp, p)
+            except FileExistsError as exc:
+                raise ConfigError(
+                    f"{p} already exists",
+                    remedy="open it with `neardup index add`, or choose another path",
+                ) from exc
+            except OSError:  # a file system without hard links: rename (checked above)
+                os.replace(tmp, p)
         finally:
             conn.close()
+            for leftover in tmp.parent.glob(tmp.name + "*"):
+                leftover.unlink()
         return cls(p, cfg)
 
     @classmethod
@@ -280,7 +295,8 @@ class Index:
             )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may have rolled back already (I/O error, full disk)
+                conn.execute("ROLLBACK")
             raise
         stored_ks = {k for _, k in rows}
         return [
@@ -361,7 +377,8 @@ class Index:
             self._bands.forget(conn, gone)
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may have rolled back already (I/O error, full disk)
+                conn.execute("ROLLBACK")
             raise
         return len(gone)
 
