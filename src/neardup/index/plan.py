@@ -66,8 +66,10 @@ def prepare(
     threshold: float | None,
 ) -> Prepared:
     """Normalise, shingle and fingerprint the texts of a batch; its lookup keys; the near
-    duplicates within it (unless ``threshold`` is ``None``: queries need none)."""
+    duplicates within it and what its rows store (unless ``threshold`` is ``None``: a query
+    stores nothing and needs neither)."""
     m = len(items)
+    stores = threshold is not None
     exact, sigs, shingles, counts, _, _ = fingerprint_texts([t for _, t, _ in items], params)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     sets, set_offs = sorted_sets(shingles, offsets, np.arange(m))
@@ -84,15 +86,15 @@ def prepare(
     return Prepared(
         items,
         [exact[k].tobytes() for k in range(m)],
-        [sigs[k].tobytes() for k in range(m)],
+        [sigs[k].tobytes() for k in range(m)] if stores else [],
         flat,
         docs,
         unique(flat),
         sets,
         set_offs,
-        {} if threshold is None else _earlier(flat, docs, sets, set_offs, m, threshold),
-        [json.dumps(meta, ensure_ascii=False) for _, _, meta in items],
-        [sets[set_offs[k] : set_offs[k + 1]].tobytes() for k in range(m)],
+        _earlier(flat, docs, sets, set_offs, m, threshold) if stores else {},
+        [json.dumps(meta, ensure_ascii=False) for _, _, meta in items] if stores else [],
+        [sets[set_offs[k] : set_offs[k + 1]].tobytes() for k in range(m)] if stores else [],
     )
 
 
