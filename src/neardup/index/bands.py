@@ -106,9 +106,13 @@ def _blocks_holding(fences: np.ndarray, keys: np.ndarray) -> np.ndarray:
     lo = np.maximum(np.searchsorted(fences, keys, side="left") - 1, 0)
     ok = hi >= 0
     lo, hi = lo[ok], np.maximum(hi[ok], lo[ok])
-    count = hi - lo + 1
-    steps = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-    return unique(np.repeat(lo, count) + steps)
+    return unique(ranges(lo, hi - lo + 1))
+
+
+def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``starts[i], starts[i] + 1, …`` (``counts[i]`` values) for each ``i``, concatenated."""
+    steps = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(starts, counts) + steps
 
 
 def level_of(entries: int) -> int:

@@ -181,7 +181,7 @@ class Index:
 
     def _candidates(self, conn: Any, prep: Prepared) -> tuple[dict, tuple, dict]:
         """For the live documents of a batch: the ``(k, n)`` pairs that share a lookup key with
-        a stored document ``n``; the ids and shingle sets of those ``n``; and, per ``k``, the
+        a document ``n`` still stored; the ids and shingle sets of those ``n``; and, per ``k``, the
         stored documents with an equal exact hash (``[(n, id)]`` by number)."""
         found = self._bands.lookup(conn, prep.distinct_keys, distinct=True)
         pk, pn = candidate_pairs(prep.keys, prep.key_docs, *found)
@@ -194,9 +194,11 @@ class Index:
         ):
             stored[n] = (rid, np.frombuffer(blob, dtype=np.uint32))
             exact_of[n] = ex
+        found_n = np.isin(pn, np.fromiter(stored, dtype=np.int64, count=len(stored)))
+        pk, pn = pk[found_n], pn[found_n]  # removed documents leave keys until merged away
         same: dict[int, list[tuple[int, str]]] = {}
         for k, n in zip(pk.tolist(), pn.tolist(), strict=True):
-            if n in exact_of and exact_of[n] == prep.exact[k]:
+            if exact_of[n] == prep.exact[k]:
                 same.setdefault(k, []).append((n, stored[n][0]))
         for hits in same.values():
             hits.sort()
@@ -324,8 +326,6 @@ class Index:
             same, (pk, pn), stored = self._candidates(conn, prep)
         finally:
             conn.execute("COMMIT")
-        keep = np.isin(pn, np.fromiter(stored, dtype=np.int64, count=len(stored)))
-        pk, pn = pk[keep], pn[keep]
         sims = verify(prep, (pk, pn), stored)
         near: dict[int, list[tuple[int, float]]] = {}
         for k, n, s in zip(pk.tolist(), pn.tolist(), sims.tolist(), strict=True):

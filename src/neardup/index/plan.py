@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from neardup.candidates.lsh import LSHParams, band_keys, bucket_pairs
-from neardup.index.bands import unique
+from neardup.index.bands import ranges, unique
 from neardup.pipeline import StageParams, fingerprint_texts
 from neardup.verify import jaccard_pairs, sorted_sets
 
@@ -140,10 +140,8 @@ def candidate_pairs(
     ek, en = entry_keys[order], entry_ns[order]
     lo = np.searchsorted(ek, flat, side="left")
     cnt = np.searchsorted(ek, flat, side="right") - lo
-    total = int(cnt.sum())
-    starts = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt)
     pk = np.repeat(members, cnt)
-    pn = en[np.arange(total) + starts]
+    pn = en[ranges(lo, cnt)]
     code = unique((pk << 32) | pn)
     return code >> 32, code & 0xFFFFFFFF
 
@@ -184,8 +182,7 @@ def plan_add(
     ``add_duplicates``), numbered from ``next_n``. Empty documents are never duplicates, as in
     ``dedup``."""
     m = len(prep.items)
-    keep = np.isin(stored_pairs[1], np.fromiter(stored, dtype=np.int64, count=len(stored)))
-    pk, pn = stored_pairs[0][keep], stored_pairs[1][keep]
+    pk, pn = stored_pairs
     s_sims = verify(prep, (pk, pn), stored)
     best_stored: dict[int, tuple[float, int]] = {}
     ok = s_sims >= threshold
