@@ -27,7 +27,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -130,6 +130,7 @@ class SparkExecutor:
                     "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
                     "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
                     "spark.sql.adaptive.enabled": "false",
+                    **local_driver_address(self.master, self.conf, os.environ),
                     **self.conf,
                 }
                 if (self.master or "local").startswith("local"):
@@ -323,6 +324,25 @@ class SparkExecutor:
         from pyspark import StorageLevel
 
         return df.orderBy(column).persist(StorageLevel.MEMORY_AND_DISK)
+
+
+#: The driver settings that keep a local session on loopback.
+LOOPBACK_DRIVER = {"spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1"}
+
+
+def local_driver_address(
+    master: str | None, conf: Mapping[str, str], environ: Mapping[str, str]
+) -> dict[str, str]:
+    """Driver address settings for a session neardup starts itself: with a local master
+    (``local``, ``local[N]``, ``local[*]``; ``None`` means ``local[*]``) the driver binds to and
+    advertises 127.0.0.1 instead of the machine's network address, unless ``conf`` sets either
+    ``spark.driver.bindAddress`` or ``spark.driver.host`` or ``SPARK_LOCAL_IP`` is set in
+    ``environ``. Other masters get nothing (their executors must reach the driver)."""
+    if not (master or "local[*]").startswith("local"):
+        return {}
+    if any(key in conf for key in LOOPBACK_DRIVER) or environ.get("SPARK_LOCAL_IP"):
+        return {}
+    return dict(LOOPBACK_DRIVER)
 
 
 def _active_session(session_cls: Any) -> Any:
