@@ -269,7 +269,13 @@ def test_no_leftover_temporary_files_after_success(tmp_path, corpus_jsonl, cli) 
         assert code == 0, err
     hidden = [p.name for p in out.iterdir() if p.name.startswith(".")]
     assert hidden == []
-    assert len(list(out.iterdir())) == 2 + 4 * 2  # clusters, stats and kept/removed per format
+    # only the last run's results: those of the earlier formats were removed when it committed
+    assert sorted(p.name for p in out.iterdir()) == [
+        "clusters.jsonl",
+        "kept.jsonl.gz",
+        "removed.jsonl.gz",
+        "stats.json",
+    ]
 
 
 def test_failed_run_leaves_no_results(tmp_path, cli) -> None:

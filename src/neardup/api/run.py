@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 import tempfile
 import time
@@ -17,7 +19,10 @@ from neardup.config import DedupConfig
 from neardup.errors import (
     ConfigError,
     DependencyError,
+    NeardupError,
     OutputError,
+    note_interrupt,
+    output_error,
 )
 from neardup.executors.local import LocalExecutor
 from neardup.io.artifacts import (
@@ -27,6 +32,7 @@ from neardup.io.artifacts import (
     write_clusters,
     write_documents,
 )
+from neardup.io.commit import WORK_PREFIX, check_inputs_outside, locked_output
 from neardup.io.sources import RawBatch, open_source
 from neardup.params import parameter_report, run_parameters
 from neardup.pipeline import (
@@ -113,6 +119,8 @@ def dedup(
         raise ConfigError("no inputs given", remedy="pass at least one file or folder")
     sources = [open_source(p) for p in paths]
     fmt = cfg.output_format or default_output_format(sources)
+    if "://" not in str(output):
+        check_inputs_outside(paths, Path(output))
     if executor != "local":
         return _dedup_distributed(sources, output, cfg, fmt, executor, report)
     out = Path(output)
@@ -123,43 +131,74 @@ def dedup(
             f"cannot create output folder {out}: {exc.strerror}",
             remedy="choose a writable location with --output",
         ) from exc
+    with locked_output(out):
+        return _dedup_locked(sources, out, cfg, fmt, progress, report)
+
+
+def _dedup_locked(sources, out, cfg, fmt, progress, report) -> DedupResult:
+    """The run proper, with the output folder locked: fingerprint, resolve, write, commit."""
     clock = StageClock()
     lsh = choose_lsh(cfg)
     total_bytes = sum(s.size for s in sources)
-    with (
-        tempfile.TemporaryDirectory(dir=out, prefix=".neardup-work-") as work,
-        LocalExecutor(cfg.effective_workers) as executor,
-    ):
-        fp, bset = _fingerprint(sources, cfg, executor, Path(work), progress, clock, lsh)
-        t = time.perf_counter()
-        res = resolve(fp, cfg, lsh)
-        clock.record("candidates+verify+cluster+keep", t)
-        t = time.perf_counter()
-        outputs = OutputSet(out, fmt)
-        bar = _progress(progress, total_bytes if fmt.startswith("jsonl") else 0, "write")
-        try:
-            write_documents(
-                sources,
-                fp,
-                res,
-                outputs,
-                reason_names=REASON_NAMES,
-                boilerplate=BoilerplateOutput.of(cfg, fp),
-                progress=bar,
-            )
-            write_clusters(fp, res, outputs.clusters, reason_names=REASON_NAMES)
-            clock.record("write", t)
-            stats = _stats(cfg, fp, res, sources, fmt, clock, bset)
-            written = outputs.commit(stats)
-        except BaseException:
-            outputs.abort()
+    outputs: OutputSet | None = None
+    try:
+        with (
+            tempfile.TemporaryDirectory(dir=out, prefix=f"{WORK_PREFIX}{os.getpid()}-") as work,
+            LocalExecutor(cfg.effective_workers) as executor,
+        ):
+            fp, bset = _fingerprint(sources, cfg, executor, Path(work), progress, clock, lsh)
+            t = time.perf_counter()
+            res = resolve(fp, cfg, lsh)
+            clock.record("candidates+verify+cluster+keep", t)
+            t = time.perf_counter()
+            outputs = OutputSet(out, fmt)
+            bar = _progress(progress, total_bytes if fmt.startswith("jsonl") else 0, "write")
+            try:
+                write_documents(
+                    sources,
+                    fp,
+                    res,
+                    outputs,
+                    reason_names=REASON_NAMES,
+                    boilerplate=BoilerplateOutput.of(cfg, fp),
+                    progress=bar,
+                )
+                write_clusters(fp, res, outputs.clusters, reason_names=REASON_NAMES)
+                clock.record("write", t)
+                stats = _stats(cfg, fp, res, sources, fmt, clock, bset)
+                written = outputs.commit(stats)
+            except BaseException:
+                outputs.abort()
+                raise
+            finally:
+                if bar is not None:
+                    bar.close()
+        if report is not None:
+            written["report"] = str(_write_report(Path(report), stats, out))
+    except KeyboardInterrupt as exc:
+        if outputs is not None and outputs.state != "previous":
+            note_interrupt(exc, f"interrupted; {outputs.describe_state()}")
+        raise
+    except OSError as exc:
+        if isinstance(exc, NeardupError) or not _is_output_error(exc, out, outputs):
             raise
-        finally:
-            if bar is not None:
-                bar.close()
-    if report is not None:
-        written["report"] = str(_write_report(Path(report), stats, out))
+        state = outputs.describe_state() if outputs is not None else f"{out} was not changed"
+        if exc.filename is not None:
+            raise output_error(exc, exc.filename, state=state) from exc
+        raise output_error(exc, out, doing="cannot write in output folder", state=state) from exc
     return DedupResult(stats, written)
+
+
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+
+
+def _is_output_error(exc: OSError, out: Path, outputs: OutputSet | None) -> bool:
+    """Whether an operating-system error came from writing: an error only writes meet, one
+    during the second pass (which writes), or one that names a path in the output folder."""
+    if exc.errno in _WRITE_ERRNOS or outputs is not None:
+        return True
+    name = exc.filename
+    return name is not None and Path(os.path.realpath(name)).is_relative_to(os.path.realpath(out))
 
 
 def _dedup_distributed(sources, output, cfg, fmt, executor, report) -> DedupResult:

@@ -1,15 +1,24 @@
 """Command-line interface: parse → config → one library call → render.
 
 Errors cross into the CLI in one place (:func:`main`), which prints the message with its remedy
-and exits with the error's code: 2 for bad parameters, 3 for bad input, 4 for output problems,
-130 when interrupted.
+and exits with the error's code: 2 for bad parameters, 3 for bad input, 4 for output problems
+(an operating-system error a command did not wrap, such as a full disk or a read-only folder,
+counts as one), 130 when interrupted. Any other exception is a bug: it prints one line,
+``neardup: internal error: …``, and exits with 1; ``neardup --debug …`` (or
+``NEARDUP_DEBUG=1``) prints the traceback as well, for every error.
+
+Interrupts print ``neardup: interrupted; no output was written`` unless the command said what
+its interrupt leaves behind with :func:`neardup.errors.on_interrupt`.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
 import sys
 import threading
+import traceback
 from typing import Any
 
 import click
@@ -18,9 +27,35 @@ from neardup.cli import index as _index_commands  # noqa: F401 - registers the c
 from neardup.cli import plan as _plan_commands  # noqa: F401 - registers the commands
 from neardup.cli import run as _run_commands  # noqa: F401 - registers the commands
 from neardup.cli.base import cli
-from neardup.errors import NeardupError
+from neardup.errors import NeardupError, interrupt_message, os_error_remedy
 
 __all__ = ["cli", "main", "run"]
+
+_debug = False
+
+
+def _set_debug(_ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    global _debug
+    _debug = _debug or bool(value)
+
+
+cli.params.append(
+    click.Option(
+        ["--debug"],
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_debug,
+        help="Print the traceback of an error (also NEARDUP_DEBUG=1).",
+    )
+)
+
+
+class _Stderr(logging.Handler):
+    """Library messages meant for the user (``neardup.output``), as ``neardup: …`` lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"neardup: {record.getMessage()}", err=True)
 
 
 def _terminate(signum: int, _frame: Any) -> None:
@@ -31,12 +66,22 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``neardup`` command.
 
     SIGTERM is handled like Ctrl-C, so a killed run also removes its temporary files."""
+    global _debug
+    _debug = os.environ.get("NEARDUP_DEBUG", "") not in ("", "0")
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
+    log = logging.getLogger("neardup.output")
+    handler = _Stderr(logging.INFO)
+    log.addHandler(handler)
+    level = log.level
+    if log.getEffectiveLevel() > logging.INFO:
+        log.setLevel(logging.INFO)
     try:
         return _run(argv)
     finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
@@ -44,21 +89,56 @@ def main(argv: list[str] | None = None) -> int:
 def _run(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="neardup", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("neardup: interrupted; no output was written", err=True)
+    except click.exceptions.Abort as exc:  # click turns KeyboardInterrupt into Abort
+        _trace(exc)
+        click.echo(f"neardup: {interrupt_message(exc.__cause__ or exc)}", err=True)
         return 130
-    except KeyboardInterrupt:
-        click.echo("neardup: interrupted; no output was written", err=True)
+    except KeyboardInterrupt as exc:
+        _trace(exc)
+        click.echo(f"neardup: {interrupt_message(exc)}", err=True)
         return 130
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
     except NeardupError as exc:
+        _trace(exc)
         click.echo(f"neardup: error: {exc.message}", err=True)
         if exc.remedy:
             click.echo(f"  -> {exc.remedy}", err=True)
         return exc.exit_code
+    except OSError as exc:  # not wrapped by the command: a disk, permission or device problem
+        _trace(exc)
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        click.echo(f"neardup: error: {where}{reason}", err=True)
+        click.echo(f"  -> {os_error_remedy(exc)}", err=True)
+        return 4
+    except MemoryError as exc:
+        _trace(exc)
+        click.echo("neardup: error: out of memory", err=True)
+        click.echo(
+            "  -> run with fewer --workers or a smaller --batch-size, or on a larger machine",
+            err=True,
+        )
+        return 1
+    except Exception as exc:
+        if _debug:
+            traceback.print_exc(file=sys.stderr)
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        click.echo(
+            f"neardup: internal error: {type(exc).__name__}" + (f": {detail}" if detail else ""),
+            err=True,
+        )
+        if not _debug:
+            click.echo("  run again with --debug for the traceback", err=True)
+        return 1
     return 0
+
+
+def _trace(exc: BaseException) -> None:
+    """The traceback of an error that is shown as a message, with ``--debug`` only."""
+    if _debug:
+        traceback.print_exception(exc, file=sys.stderr)
 
 
 def run() -> None:

@@ -2,8 +2,9 @@
 
 Outputs are written by a second pass over the inputs in input order: kept JSONL records are copied
 byte for byte when the output format is JSONL; removed records gain ``kept_id``, ``cluster_id``,
-``similarity`` and ``reason``. Every file goes to a temporary name and is renamed into place only
-when all of them are complete; ``stats.json`` is renamed last and marks a finished run.
+``similarity`` and ``reason``. Every file goes to a temporary name; the commit
+(:mod:`neardup.io.commit`) removes the old ``stats.json`` first, renames the new files in and
+writes ``stats.json`` last, so ``stats.json`` always describes the files beside it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ import numpy as np
 import orjson
 
 from neardup.errors import InputError
-from neardup.io.sinks import Sink, open_sink, write_json_atomic
+from neardup.io.commit import (
+    MARKER,
+    HeldSignals,
+    fault_point,
+    fsync_dir,
+    remove_marker,
+    remove_stale_results,
+    write_marker,
+)
+from neardup.io.sinks import Sink, open_sink
 from neardup.io.sources import Source, decode_json_line, jsonl_lines
 from neardup.text.boilerplate import apply_removed
 
@@ -66,29 +76,66 @@ def _iter_records(src: Source) -> Iterator[tuple[Any, bytes | None, dict[str, An
 
 
 class OutputSet:
-    """The files of one run, committed together."""
+    """The files of one run, committed together (see :mod:`neardup.io.commit`).
+
+    ``state`` says what the output folder holds while and after the set is committed:
+    ``"previous"`` (the earlier result, untouched), ``"none"`` (no complete result: the old
+    ``stats.json`` is gone and the new one is not yet written) or ``"committed"``."""
 
     def __init__(self, output: Path, fmt: str) -> None:
         self.output = output
+        self.state = "previous"
         ext = EXTENSIONS[fmt]
-        self.kept = open_sink(output / f"kept.{ext}", fmt)
-        self.removed = open_sink(output / f"removed.{ext}", fmt)
-        self.clusters = open_sink(output / "clusters.jsonl", "jsonl")
-        self.sinks: list[Sink] = [self.kept, self.removed, self.clusters]
+        self.sinks: list[Sink] = []
+        try:
+            self.kept = self._open(output / f"kept.{ext}", fmt)
+            self.removed = self._open(output / f"removed.{ext}", fmt)
+            self.clusters = self._open(output / "clusters.jsonl", "jsonl")
+        except BaseException:
+            self.abort()
+            raise
+
+    def _open(self, path: Path, fmt: str) -> Sink:
+        sink = open_sink(path, fmt)
+        self.sinks.append(sink)
+        return sink
 
     def commit(self, stats: dict[str, Any]) -> dict[str, str]:
+        """Close every file, then commit: remove the old ``stats.json``, remove results of an
+        earlier run that this run does not produce, rename the new files in, write
+        ``stats.json`` last. SIGINT and SIGTERM wait until the commit is done."""
         for sink in self.sinks:
             sink.close()
-        paths = {
-            "kept": str(self.kept.commit()),
-            "removed": str(self.removed.commit()),
-            "clusters": str(self.clusters.commit()),
-        }
-        stats["outputs"] = {**paths, "stats": str(self.output / "stats.json")}
-        write_json_atomic(self.output / "stats.json", stats)
+        fault_point("before-commit")
+        out = self.output
+        with HeldSignals(after=f"interrupted after the results were written to {out}"):
+            self.state = "none"
+            remove_marker(out)
+            remove_stale_results(out, [s.path.name for s in self.sinks])
+            paths: dict[str, str] = {}
+            for key, sink in (
+                ("kept", self.kept),
+                ("removed", self.removed),
+                ("clusters", self.clusters),
+            ):
+                paths[key] = str(sink.commit())
+                fault_point(f"renamed-{key}")
+            fsync_dir(out)
+            stats["outputs"] = {**paths, "stats": str(out / MARKER)}
+            write_marker(out, stats)
+            self.state = "committed"
         return stats["outputs"]
 
+    def describe_state(self) -> str:
+        """What the output folder holds now, in words (for error messages)."""
+        if self.state == "previous":
+            return f"{self.output} was not changed"
+        if self.state == "none":
+            return f"{self.output} holds no complete result now: its stats.json was removed"
+        return f"the results in {self.output} are complete"
+
     def abort(self) -> None:
+        """Drop the temporary files of every file not yet renamed into place."""
         for sink in self.sinks:
             with contextlib.suppress(Exception):
                 sink.abort()
