@@ -11,7 +11,7 @@ from neardup.api.run import _boilerplate_set, _config
 from neardup.config import DedupConfig
 from neardup.errors import InputError
 from neardup.executors.local import LocalExecutor
-from neardup.io.sources import FieldSpec, open_source, parse_batch
+from neardup.io.sources import FieldSpec, open_sources, parse_batch
 from neardup.pipeline import StageClock
 from neardup.resolve import choose_lsh
 
@@ -100,7 +100,7 @@ def explain(
         sides = [Side(str(p), _read_text(p)) for p in (a, b)]
         return explain_pair(sides[0], sides[1], cfg)
     paths = [corpus] if isinstance(corpus, str | Path) else list(corpus)
-    sources = [open_source(p) for p in paths]
+    sources = open_sources(paths)
     texts = _find_records(sources, [str(a), str(b)], cfg)
     clock = StageClock()
     with (

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from neardup.config import DedupConfig
-from neardup.io.sources import FieldSpec, open_source
+from neardup.io.sources import FieldSpec, open_sources
 
 
 def iter_documents(
@@ -24,7 +24,7 @@ def iter_documents(
     cfg = config or DedupConfig()
     paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
     spec = FieldSpec(cfg.text_field, cfg.id_field)
-    for src in (open_source(p) for p in paths):
+    for src in open_sources(paths):
         for line, raw, record in _iter_records(src):
             rec = record if record is not None else decode_json_line(raw or b"", src.name, line)[0]
             text = record_text(rec, spec, src.name, line)

@@ -33,7 +33,7 @@ from neardup.io.artifacts import (
     write_documents,
 )
 from neardup.io.commit import WORK_PREFIX, check_inputs_outside, locked_output
-from neardup.io.sources import RawBatch, open_source
+from neardup.io.sources import RawBatch, open_sources
 from neardup.params import parameter_report, run_parameters
 from neardup.pipeline import (
     Fingerprints,
@@ -117,7 +117,7 @@ def dedup(
     paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
     if not paths:
         raise ConfigError("no inputs given", remedy="pass at least one file or folder")
-    sources = [open_source(p) for p in paths]
+    sources = open_sources(paths)
     fmt = cfg.output_format or default_output_format(sources)
     if "://" not in str(output):
         check_inputs_outside(paths, Path(output))
@@ -292,7 +292,7 @@ def find_boilerplate(
     paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
     if not paths:
         raise ConfigError("no inputs given", remedy="pass at least one file or folder")
-    sources = [open_source(p) for p in paths]
+    sources = open_sources(paths)
     clock = StageClock()
     with (
         tempfile.TemporaryDirectory(prefix="neardup-boilerplate-") as work,

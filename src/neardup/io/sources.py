@@ -19,7 +19,8 @@ import io
 import json
 import os
 import sys
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -88,20 +89,28 @@ def format_of(path: Path) -> str:
     """The corpus format of ``path``: jsonl, parquet, csv or txt (a directory)."""
     if path.is_dir():
         return "txt"
-    name = path.name.lower()
-    if compression_of(path):
+    fmt = _format_of_name(path.name)
+    if fmt is None:
+        raise InputError(
+            "cannot tell the format from the file name",
+            path=str(path),
+            remedy="name it .jsonl, .jsonl.gz, .jsonl.zst, .parquet or .csv, or pass a directory "
+            "of .txt files",
+        )
+    return fmt
+
+
+def _format_of_name(file: str) -> str | None:
+    """jsonl, parquet or csv from a file name (``None`` for other names)."""
+    name = file.lower()
+    if compression_of(Path(name)):
         name = name.rsplit(".", 1)[0]
     if name.endswith(".parquet") or name.endswith(".pq"):
         return "parquet"
     for suffix, fmt in FORMAT_OF_SUFFIX.items():
         if name.endswith(suffix):
             return fmt
-    raise InputError(
-        "cannot tell the format from the file name",
-        path=str(path),
-        remedy="name it .jsonl, .jsonl.gz, .jsonl.zst, .parquet or .csv, or pass a directory "
-        "of .txt files",
-    )
+    return None
 
 
 class _CountingReader(io.RawIOBase):
@@ -124,8 +133,109 @@ class _CountingReader(io.RawIOBase):
         super().close()
 
 
+class _ZstdReader(io.RawIOBase):
+    """Decompresses a zstd stream of one or more frames, frame by frame.
+
+    Unlike zstandard's stream reader, it knows where each frame ends: input that stops inside a
+    frame (a truncated download, a file cut at a block boundary) or that is not zstd raises
+    :class:`InputError` instead of reading as a shorter file."""
+
+    _CHUNK = 1 << 16  # compressed bytes per read; a block decompresses to at most 128 KiB
+
+    def __init__(self, raw: _CountingReader, name: str) -> None:
+        import zstandard
+
+        self.raw = raw
+        self.name = name
+        self._dctx = zstandard.ZstdDecompressor()
+        self._error = zstandard.ZstdError
+        self._frame: Any = None  # decompressor of the frame being read, None between frames
+        self._pending = memoryview(b"")
+        self._done = False
+        self._any = False  # whether the stream held at least one frame
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self._pending and not self._done:
+            self._fill()
+        n = min(len(b), len(self._pending))
+        b[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def _fill(self) -> None:
+        data = self.raw.read(self._CHUNK)
+        if not data:
+            self._done = True
+            if self._frame is not None or not self._any:
+                what = "ends inside a frame" if self._any else "is empty"
+                raise _broken_stream("zstd", self.name, f"the stream {what}")
+            return
+        out = []
+        try:
+            while data:
+                if self._frame is None:
+                    self._frame = self._dctx.decompressobj()
+                    self._any = True
+                out.append(self._frame.decompress(data))
+                if self._frame.eof:
+                    data = self._frame.unused_data
+                    self._frame = None
+                else:
+                    data = b""
+        except self._error as exc:
+            self._done = True
+            raise _broken_stream("zstd", self.name, str(exc)) from exc
+        self._pending = memoryview(b"".join(out))
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+class _GzipReader(io.RawIOBase):
+    """A gzip file whose read errors (a missing end of stream, bad data, an empty file) are
+    :class:`InputError` naming the file."""
+
+    def __init__(self, raw: _CountingReader, name: str) -> None:
+        self.raw = raw
+        self.name = name
+        self._gz = gzip.GzipFile(fileobj=io.BufferedReader(raw), mode="rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        try:
+            n = self._gz.readinto(b)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise _broken_stream("gzip", self.name, str(exc)) from exc
+        if not n and self.raw.consumed == 0:
+            raise _broken_stream("gzip", self.name, "the file is empty")
+        return n
+
+    def close(self) -> None:
+        self._gz.close()
+        self.raw.close()
+        super().close()
+
+
+def _broken_stream(kind: str, name: str, detail: str) -> InputError:
+    tool = "zstd" if kind == "zstd" else "gzip"
+    return InputError(
+        f"cannot read file: truncated or corrupt {kind} stream ({detail})",
+        path=name,
+        remedy=f"re-download the file or compress it again (`{tool} -t FILE` checks a file)",
+    )
+
+
 def open_binary(path: Path) -> tuple[IO[bytes], _CountingReader]:
-    """Open a possibly compressed file for binary reading; also returns the byte counter."""
+    """Open a possibly compressed file for binary reading; also returns the byte counter.
+
+    Compressed files are checked to the end: a truncated or corrupt ``.gz`` / ``.zst`` stream
+    raises :class:`InputError` when reading reaches the damage."""
     try:
         raw = open(path, "rb")  # noqa: SIM115 - closed by the caller through the wrapper
     except OSError as exc:
@@ -137,11 +247,9 @@ def open_binary(path: Path) -> tuple[IO[bytes], _CountingReader]:
     counter = _CountingReader(raw)
     comp = compression_of(path)
     if comp == "gz":
-        return gzip.GzipFile(fileobj=io.BufferedReader(counter), mode="rb"), counter
+        return io.BufferedReader(_GzipReader(counter, str(path)), buffer_size=1 << 20), counter
     if comp == "zst":
-        import zstandard
-
-        return zstandard.ZstdDecompressor().stream_reader(counter, read_across_frames=True), counter
+        return io.BufferedReader(_ZstdReader(counter, str(path)), buffer_size=1 << 20), counter
     return io.BufferedReader(counter, buffer_size=1 << 20), counter
 
 
@@ -157,6 +265,7 @@ class Source:
             self.compression = compression_of(self.path)
             self._counter = None
             self._files = None
+            self.columns = None
             return
         if not self.path.exists():
             raise InputError(
@@ -169,6 +278,8 @@ class Source:
         self.compression = compression_of(self.path) if self.format != "txt" else None
         self._counter: _CountingReader | None = None
         self._files: list[Path] | None = None
+        #: the header of a CSV file, known once reading has started
+        self.columns: list[str] | None = None
 
     # -- sizes, for progress bars -------------------------------------------------------------
     @property
@@ -215,12 +326,21 @@ class Source:
         block_bytes = max(1, batch_size) * 4096
         lineno = 1  # number of the first line of the next block
         tail = b""
+        bom = True  # a leading UTF-8 byte order mark is not part of the first line
         try:
             while True:
                 chunk = fh.read(block_bytes)
-                if not chunk:
-                    break
                 data = tail + chunk
+                if bom:
+                    if chunk and len(data) < len(codecs.BOM_UTF8):
+                        tail = data
+                        continue
+                    bom = False
+                    if data.startswith(codecs.BOM_UTF8):
+                        data = data[len(codecs.BOM_UTF8) :]
+                if not chunk:
+                    tail = data
+                    break
                 cut = data.rfind(b"\n") + 1
                 if cut == 0:
                     tail = data
@@ -242,26 +362,45 @@ class Source:
             fh.close()
 
     def _csv_batches(self, batch_size: int, progress: Any) -> Iterator[RawBatch]:
+        """Rows as dicts keyed by the header. A leading UTF-8 byte order mark is dropped; a
+        repeated column name, a row with more values than the header and a quoted field that is
+        never closed are errors (they would mix or swallow values)."""
         fh, counter = open_binary(self.path)
         last = [0]
         csv.field_size_limit(sys.maxsize)
-        text = io.TextIOWrapper(fh, encoding="utf-8", errors=_COUNTING_REPLACE, newline="")
+        text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors=_COUNTING_REPLACE, newline="")
         repaired = 0
+        reader = csv.reader(text, strict=True)
+        header: list[str] | None = None
+        start = 1  # first line of the row being read
         try:
-            reader = csv.DictReader(text)
             items: list[tuple[Any, Any]] = []
-            for row in reader:
+            while True:
+                start = reader.line_num + 1
+                try:
+                    values = next(reader)
+                except StopIteration:
+                    break
+                if not values:
+                    continue  # a blank line
+                if header is None:
+                    header = _csv_header(values, self.name, reader.line_num)
+                    self.columns = header
+                    continue
                 if _REPLACED[0]:
                     # the decoder reads ahead, so a repair is charged to the row being read
                     repaired += 1
                     _REPLACED[0] = 0
-                if None in row:
+                if len(values) > len(header):
                     raise InputError(
                         "row has more values than the header has columns",
                         path=self.name,
                         line=reader.line_num,
                         remedy="quote values that contain commas",
                     )
+                row: dict[str, Any] = dict(zip(header, values, strict=False))
+                for name in header[len(values) :]:
+                    row[name] = None
                 items.append((reader.line_num, row))
                 if len(items) >= batch_size:
                     self._advance(progress, counter.consumed, last)
@@ -271,8 +410,19 @@ class Source:
                 yield RawBatch(self.name, "row", items, repaired)
             self._advance(progress, counter.consumed, last)
         except csv.Error as exc:
+            if str(exc) == "unexpected end of data":
+                raise InputError(
+                    "a quoted field opened in the row that starts on this line is never closed; "
+                    "the rest of the file would be read as one value",
+                    path=self.name,
+                    line=start,
+                    remedy='close the quote, and write a quote inside a quoted value as ""',
+                ) from exc
             raise InputError(
-                f"malformed CSV: {exc}", path=self.name, remedy="check the quoting of that row"
+                f"malformed CSV ({exc}) in the row that starts on this line",
+                path=self.name,
+                line=start,
+                remedy='check the quoting of that row; a quote inside a quoted value is written ""',
             ) from exc
         finally:
             text.close()
@@ -310,6 +460,8 @@ class Source:
                     path=str(p),
                     remedy="check the file's permissions",
                 ) from exc
+            if data.startswith(codecs.BOM_UTF8):
+                data = data[len(codecs.BOM_UTF8) :]
             items.append((p.relative_to(self.path).as_posix(), data))
             if progress is not None:
                 progress.update(len(data))
@@ -320,9 +472,103 @@ class Source:
             yield RawBatch(self.name, "txt", items)
 
 
+def _csv_header(names: list[str], source: str, line: int) -> list[str]:
+    """The column names of a CSV header, refusing a name that appears twice."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InputError(
+                "column name appears twice in the header; the values of one of the columns "
+                "would be lost",
+                path=source,
+                line=line,
+                field=name,
+                remedy="rename or drop one of the two columns",
+            )
+        seen.add(name)
+    return names
+
+
 def open_source(path: str | os.PathLike[str]) -> Source:
-    """Open one input for reading (see module docstring for the formats)."""
-    return Source(path)
+    """Open one input for reading (see module docstring for the formats): a file or a folder of
+    .txt files. A folder of data files is several sources; open it with :func:`open_sources`."""
+    sources = open_sources([path])
+    if len(sources) != 1 or sources[0].path != Path(path):
+        raise InputError(
+            "this folder holds data files, each one an input",
+            path=str(path),
+            remedy="open it with open_sources(), which returns one source per file",
+        )
+    return sources[0]
+
+
+def open_sources(paths: Iterable[str | os.PathLike[str]]) -> list[Source]:
+    """Open the inputs of a run, in order. A folder of .txt files is one source (one document
+    per file); a folder of data files (JSONL, optionally compressed, Parquet or CSV shards such
+    as ``part-0000.jsonl``) is one source per file, in the order of their paths relative to the
+    folder, each named ``FOLDER/RELATIVE/PATH``. Files and folders whose names start with ``.``
+    or ``_`` (``_SUCCESS``, ``.part-0000.crc``) are skipped, and so are files of other types; a
+    folder without data files, or with files of more than one format, is an error."""
+    out: list[Source] = []
+    for path in paths:
+        name = str(path)
+        if "://" in name or not Path(path).is_dir():
+            out.append(Source(path))
+            continue
+        shards = _folder_files(Path(path))
+        if shards is None:
+            out.append(Source(path))
+        else:
+            out.extend(Source(Path(path) / rel) for rel in shards)
+    return out
+
+
+def _folder_files(folder: Path) -> list[str] | None:
+    """The relative paths of the data files of a folder, sorted; ``None`` for a folder of .txt
+    files (read as one source)."""
+    found: dict[str, list[str]] = {}
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(_HIDDEN)]
+        for file in files:
+            if file.startswith(_HIDDEN):
+                continue
+            kind = _data_kind(file)
+            if kind is not None:
+                rel = (Path(root) / file).relative_to(folder).as_posix()
+                found.setdefault(kind, []).append(rel)
+    if not found:
+        raise InputError(
+            "no .jsonl/.parquet/.csv/.txt files in this folder",
+            path=str(folder),
+            remedy="pass the folder that holds the data files, or the files themselves; names "
+            "starting with '.' or '_' are skipped",
+        )
+    if len(found) > 1:
+        kinds = ", ".join(
+            f"{kind} ({len(rels)} file{'s' if len(rels) > 1 else ''}, e.g. {min(rels)})"
+            for kind, rels in sorted(found.items())
+        )
+        raise InputError(
+            f"folder mixes formats: {kinds}",
+            path=str(folder),
+            remedy="keep one format per folder (pass the folders as separate inputs, with "
+            "--output-format), or convert the files to one format",
+        )
+    kind, rels = next(iter(found.items()))
+    if kind == "txt":
+        return None
+    return sorted(rels)
+
+
+_HIDDEN = (".", "_")
+
+
+def _data_kind(file: str) -> str | None:
+    """``jsonl`` (compressed or not), ``parquet``, ``csv``, ``txt`` or ``None`` for a file name
+    that is not a corpus file."""
+    if file.endswith(".txt"):
+        return "txt"
+    return _format_of_name(file)
 
 
 def decode_json_line(line: bytes, source: str, lineno: int) -> tuple[dict[str, Any], bool]:

@@ -1,0 +1,344 @@
+"""Nothing lost, nothing mixed: damaged or unusual inputs are read whole or refused by name.
+
+Truncated and corrupt compressed streams, folders of shards, CSV quirks (byte order mark,
+unterminated quotes, repeated columns, a header without rows), byte order marks in JSONL and
+.txt files, corrupt Parquet files, and Parquet outputs whose fields change type.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import (
+    HARBOUR,
+    NOTES,
+    OBSERVATORY,
+    ORCHARD,
+    WORKSHOP,
+    jsonl_bytes,
+    read_records,
+    read_stats,
+    write_csv,
+    write_jsonl,
+    write_parquet,
+)
+
+import neardup
+from neardup.errors import InputError
+from neardup.io.sources import FieldSpec, open_source, parse_batch
+
+BOM = codecs.BOM_UTF8
+DOCS = [{"id": f"n{i}", "text": f"{NOTES[i % 4]} Entry {i} of the log."} for i in range(12)]
+
+
+def read_ids(path: Path, batch_size: int = 4) -> list[Any]:
+    """The ids of every document of one input, read through its reader; bad records fail."""
+    ids: list[Any] = []
+    for raw in open_source(path).batches(batch_size):
+        parsed = parse_batch(raw, FieldSpec())
+        assert parsed.errors == []
+        ids += parsed.ids
+    return ids
+
+
+# --------------------------------------------------------------------------------------------
+# compressed JSONL: a stream that stops early or is not what its name says
+# --------------------------------------------------------------------------------------------
+def zstd_in_blocks(lines: list[bytes]) -> tuple[bytes, list[int]]:
+    """One zstd frame without a content size, one block per line; returns the frame and the
+    offsets where blocks end (the last one is the end of the frame)."""
+    import zstandard
+
+    cobj = zstandard.ZstdCompressor(write_content_size=False).compressobj()
+    data = b""
+    ends = []
+    for line in lines:
+        data += cobj.compress(line) + cobj.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+        ends.append(len(data))
+    data += cobj.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH)
+    ends.append(len(data))
+    return data, ends
+
+
+def test_zstd_cut_at_every_block_boundary_and_inside_blocks_is_refused(tmp_path) -> None:
+    lines = [jsonl_bytes([d]) for d in DOCS]
+    data, ends = zstd_in_blocks(lines)
+    whole = tmp_path / "whole.jsonl.zst"
+    whole.write_bytes(data)
+    assert read_ids(whole) == [d["id"] for d in DOCS]
+    starts = [0, *ends[:-1]]
+    cuts = set(ends[:-1]) | {0, 1, 4, len(data) - 1}
+    cuts |= {(a + b) // 2 for a, b in zip(starts, ends, strict=True)}
+    cuts |= {a + 1 for a in starts} | {b - 1 for b in ends}
+    assert len(cuts) > 40
+    for cut in sorted(cuts):
+        path = tmp_path / f"cut-{cut}.jsonl.zst"
+        path.write_bytes(data[:cut])
+        with pytest.raises(InputError) as info:
+            read_ids(path)
+        assert info.value.path == str(path)
+        assert "truncated or corrupt zstd stream" in str(info.value), cut
+        assert "compress it again" in info.value.remedy
+
+
+def test_zstd_of_several_frames_is_read_whole_and_cut_inside_a_frame_is_refused(
+    tmp_path,
+) -> None:
+    import zstandard
+
+    cctx = zstandard.ZstdCompressor(write_content_size=False)
+    frames = [cctx.compress(jsonl_bytes(DOCS[i : i + 4])) for i in range(0, 12, 4)]
+    whole = tmp_path / "frames.jsonl.zst"
+    whole.write_bytes(b"".join(frames))
+    assert read_ids(whole) == [d["id"] for d in DOCS]
+    cut = tmp_path / "cut.jsonl.zst"
+    cut.write_bytes(frames[0] + frames[1][: len(frames[1]) // 2])
+    with pytest.raises(InputError, match="truncated or corrupt zstd stream"):
+        read_ids(cut)
+
+
+def test_zstd_cut_between_blocks_exits_3_on_the_command_line(tmp_path, cli) -> None:
+    data, ends = zstd_in_blocks([jsonl_bytes([d]) for d in DOCS])
+    path = tmp_path / "corpus.jsonl.zst"
+    path.write_bytes(data[: ends[5]])
+    code, _, err = cli("dedup", path, "-o", tmp_path / "out", "--workers", "1")
+    assert code == 3
+    assert f"{path}: cannot read file: truncated or corrupt zstd stream" in err
+    assert not (tmp_path / "out" / "stats.json").exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"not zstd at all\n", b"(\xb5/\xfd" + bytes(40)])
+def test_zstd_file_that_is_not_zstd_is_an_input_error(tmp_path, content) -> None:
+    path = tmp_path / "corpus.jsonl.zst"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match="truncated or corrupt zstd stream") as info:
+        read_ids(path)
+    assert info.value.path == str(path)
+
+
+@pytest.mark.parametrize("suffix", ["jsonl.gz", "csv.gz", "csv.zst"])
+def test_truncated_gzip_and_compressed_csv_are_refused(tmp_path, suffix) -> None:
+    if suffix.startswith("csv"):
+        plain = ("id,text\n" + "".join(f"{d['id']},{d['text']}\n" for d in DOCS)).encode()
+    else:
+        plain = jsonl_bytes(DOCS)
+    if suffix.endswith("gz"):
+        data = gzip.compress(plain)
+    else:
+        data = zstd_in_blocks(plain.splitlines(keepends=True))[0]
+    kind = "gzip" if suffix.endswith("gz") else "zstd"
+    for cut in (0, 10, len(data) // 2, len(data) - 4, len(data) - 1):
+        path = tmp_path / f"cut-{cut}.{suffix}"
+        path.write_bytes(data[:cut])
+        with pytest.raises(InputError, match=f"truncated or corrupt {kind} stream"):
+            read_ids(path)
+
+
+def test_gzip_file_with_garbage_inside_is_refused(tmp_path) -> None:
+    data = bytearray(gzip.compress(jsonl_bytes(DOCS)))
+    data[len(data) // 2] ^= 0xFF
+    path = tmp_path / "corpus.jsonl.gz"
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="truncated or corrupt gzip stream"):
+        read_ids(path)
+
+
+# --------------------------------------------------------------------------------------------
+# folders: shards of one format are read as their union; anything else is refused
+# --------------------------------------------------------------------------------------------
+SHARD_DOCS = [
+    [{"id": "h1", "text": HARBOUR}, {"id": "o1", "text": ORCHARD}],
+    [{"id": "w1", "text": WORKSHOP}, {"id": "h2", "text": HARBOUR}],
+    [{"id": "s1", "text": OBSERVATORY}, {"id": "o2", "text": ORCHARD}],
+]
+
+
+def write_shards(folder: Path, ext: str, shards: list[list[dict[str, Any]]]) -> None:
+    """Shards named like Spark's part files, created last first, plus the marker and
+    checksum files Spark and Hadoop leave beside them."""
+    folder.mkdir()
+    for k in sorted(range(len(shards)), reverse=True):
+        path = folder / f"part-{k:04d}.{ext}"
+        if ext == "parquet":
+            write_parquet(path, shards[k])
+        elif ext == "csv":
+            write_csv(path, shards[k])
+        else:
+            write_jsonl(path, shards[k])
+    (folder / "_SUCCESS").write_bytes(b"")
+    (folder / ".part-0000.crc").write_bytes(b"\x00\x01")
+    (folder / "_temporary").mkdir()
+    write_jsonl(folder / "_temporary" / "part-0009.jsonl", [{"id": "x", "text": "partial"}])
+
+
+@pytest.mark.parametrize("ext", ["jsonl", "jsonl.gz", "jsonl.zst", "parquet", "csv"])
+def test_folder_of_shards_is_read_as_their_union(tmp_path, ext) -> None:
+    folder = tmp_path / "corpus"
+    write_shards(folder, ext, SHARD_DOCS)
+    out = tmp_path / "out"
+    result = neardup.dedup(folder, out, workers=1)
+    stats = read_stats(out)
+    assert stats["documents"] == 6
+    assert [i["path"] for i in stats["inputs"]] == [
+        str(folder / f"part-{k:04d}.{ext}") for k in range(3)
+    ]
+    assert (result.kept, result.removed) == (4, 2)
+    kept = read_records(out / f"kept.{ext}")
+    assert [str(r["id"]) for r in kept] == ["h1", "o1", "w1", "s1"]
+    removed = read_records(out / f"removed.{ext}")
+    assert [(r["id"], r["kept_id"]) for r in removed] == [("h2", "h1"), ("o2", "o1")]
+
+
+def test_shards_without_ids_get_ids_naming_the_shard_and_line(tmp_path) -> None:
+    folder = tmp_path / "corpus"
+    shards = [[{"text": d["text"]} for d in shard] for shard in SHARD_DOCS]
+    write_shards(folder, "jsonl", shards)
+    neardup.dedup(folder, tmp_path / "out", workers=1)
+    removed = read_records(tmp_path / "out" / "removed.jsonl")
+    assert [(r["kept_id"], r["reason"]) for r in removed] == [
+        (f"{folder}/part-0000.jsonl:1", "exact"),
+        (f"{folder}/part-0000.jsonl:2", "exact"),
+    ]
+
+
+def test_id_repeated_in_two_shards_names_both_shards(tmp_path) -> None:
+    folder = tmp_path / "corpus"
+    write_shards(folder, "jsonl", [[{"id": "a", "text": HARBOUR}], [{"id": "a", "text": ORCHARD}]])
+    with pytest.raises(InputError) as info:
+        neardup.dedup(folder, tmp_path / "out", workers=1)
+    assert info.value.detail == (
+        f"id 'a' appears twice: first at {folder}/part-0000.jsonl:1, "
+        f"again at {folder}/part-0001.jsonl:1"
+    )
+
+
+def test_folder_of_txt_files_is_still_one_document_per_file(tmp_path) -> None:
+    folder = tmp_path / "docs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text(HARBOUR, encoding="utf-8")
+    (folder / "sub" / "b.txt").write_text(HARBOUR, encoding="utf-8")
+    (folder / "notes.md").write_text("not a document", encoding="utf-8")
+    (folder / "_SUCCESS").write_bytes(b"")
+    result = neardup.dedup(folder, tmp_path / "out", workers=1)
+    assert (result.kept, result.removed) == (1, 1)
+    assert read_stats(tmp_path / "out")["inputs"][0]["path"] == str(folder)
+    assert [r["id"] for r in read_records(tmp_path / "out" / "removed.jsonl")] == ["sub/b.txt"]
+
+
+@pytest.mark.parametrize(
+    ("files", "found"),
+    [
+        (["part-0.jsonl", "part-1.parquet"], "jsonl (1 file, e.g. part-0.jsonl), parquet"),
+        (["a.txt", "b.txt", "c.jsonl.gz"], "jsonl (1 file, e.g. c.jsonl.gz), txt (2 files"),
+        (["x/part-0.csv", "y/part-0.jsonl"], "csv (1 file, e.g. x/part-0.csv), jsonl"),
+    ],
+)
+def test_folder_mixing_formats_is_refused(tmp_path, cli, files, found) -> None:
+    folder = tmp_path / "corpus"
+    for name in files:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"")
+    with pytest.raises(InputError) as info:
+        neardup.dedup(folder, tmp_path / "out", workers=1)
+    assert info.value.path == str(folder)
+    assert info.value.detail.startswith(f"folder mixes formats: {found}")
+    assert "one format per folder" in info.value.remedy
+    code, _, err = cli("dedup", folder, "-o", tmp_path / "out", "--workers", "1")
+    assert code == 3
+    assert f"{folder}: folder mixes formats" in err
+
+
+def test_folder_without_data_files_is_refused(tmp_path, cli) -> None:
+    folder = tmp_path / "corpus"
+    (folder / "_temporary").mkdir(parents=True)
+    (folder / "_temporary" / "part-0.jsonl").write_bytes(jsonl_bytes(DOCS))
+    (folder / "_SUCCESS").write_bytes(b"")
+    (folder / "README.md").write_text("shards", encoding="utf-8")
+    code, _, err = cli("dedup", folder, "-o", tmp_path / "out", "--workers", "1")
+    assert code == 3
+    assert f"{folder}: no .jsonl/.parquet/.csv/.txt files in this folder" in err
+
+
+# --------------------------------------------------------------------------------------------
+# CSV
+# --------------------------------------------------------------------------------------------
+def test_csv_with_byte_order_mark_keeps_its_ids(tmp_path) -> None:
+    path = tmp_path / "corpus.csv"
+    body = "id,text\n" + "".join(f"{d['id']},{d['text']}\n" for d in DOCS)
+    path.write_bytes(BOM + body.encode())
+    assert read_ids(path) == [d["id"] for d in DOCS]
+    neardup.dedup(path, tmp_path / "out", workers=1)
+    kept = read_records(tmp_path / "out" / "kept.csv")
+    assert list(kept[0]) == ["id", "text"]
+    assert [r["id"] for r in kept] == [d["id"] for d in DOCS]
+
+
+def test_csv_quote_never_closed_is_refused_at_the_line_it_opens(tmp_path) -> None:
+    path = tmp_path / "corpus.csv"
+    path.write_text('id,text\na,"first, quoted"\nb,"second\nc,third\nd,fourth\n', encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_ids(path)
+    assert (info.value.path, info.value.line) == (str(path), 3)
+    assert info.value.detail.startswith("a quoted field opened in the row that starts on this")
+    assert "never closed" in info.value.detail
+
+
+def test_csv_quoted_value_with_a_newline_is_still_one_value(tmp_path) -> None:
+    path = tmp_path / "corpus.csv"
+    path.write_text('id,text\na,"two\nlines"\nb,"say ""hi"""\n', encoding="utf-8")
+    raws = list(open_source(path).batches(10))
+    assert [line for raw in raws for line, _ in raw.items] == [3, 4]
+    assert [row["text"] for raw in raws for _, row in raw.items] == ["two\nlines", 'say "hi"']
+
+
+def test_csv_column_named_twice_is_refused(tmp_path) -> None:
+    path = tmp_path / "corpus.csv"
+    path.write_text("id,text,lang,text\na,hello,en,world\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_ids(path)
+    assert (info.value.path, info.value.line, info.value.field) == (str(path), 1, "text")
+    assert "appears twice in the header" in info.value.detail
+
+
+# --------------------------------------------------------------------------------------------
+# byte order marks in JSONL and .txt
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("suffix", ["jsonl", "jsonl.gz", "jsonl.zst"])
+@pytest.mark.parametrize("on_error", ["raise", "skip"])
+def test_jsonl_with_byte_order_mark_is_read_whole(tmp_path, suffix, on_error) -> None:
+    import zstandard
+
+    data = BOM + jsonl_bytes(DOCS)
+    if suffix.endswith("gz"):
+        data = gzip.compress(data)
+    elif suffix.endswith("zst"):
+        data = zstandard.ZstdCompressor().compress(data)
+    path = tmp_path / f"corpus.{suffix}"
+    path.write_bytes(data)
+    result = neardup.dedup(path, tmp_path / "out", workers=1, on_error=on_error)
+    assert read_stats(tmp_path / "out")["skipped_records"] == 0
+    assert result.kept == len(DOCS)
+    kept = read_records(tmp_path / "out" / f"kept.{suffix}")
+    assert kept == DOCS
+
+
+def test_jsonl_byte_order_mark_split_from_its_line_by_a_tiny_first_read(tmp_path) -> None:
+    path = tmp_path / "corpus.jsonl"
+    path.write_bytes(BOM + jsonl_bytes(DOCS[:2]))
+    assert read_ids(path, batch_size=1) == ["n0", "n1"]
+
+
+def test_txt_file_with_byte_order_mark_has_no_mark_in_its_text(tmp_path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(BOM + HARBOUR.encode())
+    (folder / "b.txt").write_bytes(HARBOUR.encode())
+    result = neardup.dedup(folder, tmp_path / "out", workers=1)
+    assert (result.kept, result.removed) == (1, 1)
+    removed = read_records(tmp_path / "out" / "removed.jsonl")
+    assert (removed[0]["id"], removed[0]["reason"]) == ("b.txt", "exact")
+    assert read_records(tmp_path / "out" / "kept.jsonl")[0]["text"] == HARBOUR
