@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from neardup.config import DedupConfig
-from neardup.errors import DuplicateIdError, InputError
+from neardup.errors import InputError
 from neardup.fingerprint.exact import exact_hashes
 from neardup.fingerprint.minhash import signatures as minhash_signatures
 from neardup.io.sources import FieldSpec, RawBatch, Source, parse_batch
@@ -275,14 +275,10 @@ def gather(batches: Any, store: ShingleStore, cfg: DedupConfig, names: list[str]
             key = str(rid)
             prev = seen.get(key)
             if prev is not None:
-                err = DuplicateIdError(
-                    f"id '{key}' appears twice: first at {fp.location(prev, names)}, "
-                    f"again at {bf.source}:{line}",
-                    path=bf.source,
-                    line=line if isinstance(line, int) else None,
-                    field=cfg.id_field,
-                    remedy="make ids unique, drop the id field to have ids generated, or pass "
-                    "--on-error skip to keep only the first",
+                from neardup.stages.decide import duplicate_id_error  # stages import this module
+
+                err = duplicate_id_error(
+                    key, fp.location(prev, names), bf.source, line, cfg.id_field
                 )
                 if cfg.on_error == "raise":
                     raise err

@@ -187,7 +187,7 @@ def test_refuses_what_it_cannot_do(spark, corpus, tmp_path):
 def test_task_retries_and_a_rerun_after_a_crash(spark, corpus, tmp_path, monkeypatch):
     """A task that fails after writing part of its output is retried without duplicating it;
     a run that dies leaves no result files, and running it again gives the local result."""
-    from neardup.executors import spark_plan
+    from neardup.api import spark_plan
     from neardup.executors.spark import SparkExecutor
 
     path = _write_jsonl(tmp_path / "r.jsonl", corpus(12, bases=40))

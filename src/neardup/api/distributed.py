@@ -26,6 +26,7 @@ from neardup.io.sources import Source
 from neardup.params import run_parameters
 from neardup.pipeline import StageClock
 from neardup.resolve import choose_lsh
+from neardup.stages.decide import stats_counts
 
 RESULTS = ("kept", "removed", "clusters")
 
@@ -42,7 +43,7 @@ def dedup_spark(
     executor: Any,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Run the Spark plan and commit its outputs; returns ``(stats, outputs)``."""
-    from neardup.executors import spark_plan
+    from neardup.api import spark_plan
     from neardup.executors.spark import SparkExecutor
 
     if cfg.strip_boilerplate:
@@ -110,19 +111,7 @@ def _stats(cfg, lsh, fmt, sources, outcome, clock, ex) -> dict[str, Any]:
     return {
         "neardup_version": __version__,
         "executor": "spark",
-        "documents": c["documents"],
-        "kept": c["documents"] - c["removed"],
-        "removed": c["removed"],
-        "removed_exact": c["removed_exact"],
-        "removed_near": c["removed"] - c["removed_exact"],
-        "clusters": c["clusters"],
-        "largest_cluster": c["largest_cluster"],
-        "documents_in_clusters": c["documents_in_clusters"],
-        "candidate_pairs": c["candidate_pairs"],
-        "verified_pairs": c["verified_pairs"],
-        "rejected_pairs": c["rejected_pairs"],
-        "exact_pairs": c["exact_pairs"],
-        "empty_documents": c["empty_documents"],
+        **stats_counts(c),
         "similarity_histogram": outcome.histogram,
         "character_shingled_documents": c["character_shingled_documents"],
         "skipped_records": c["skipped_records"],

@@ -46,6 +46,7 @@ from neardup.pipeline import (
 from neardup.records import Cluster
 from neardup.resolve import REASON_NAMES, choose_lsh, resolve
 from neardup.shingle_store import ShingleStore
+from neardup.stages.decide import stats_counts
 from neardup.text.boilerplate import (
     BoilerplateSet,
     BoilerplateTally,
@@ -322,24 +323,11 @@ def _boilerplate_stats(cfg, fp, bset, top: int) -> dict[str, Any]:
 
 
 def _stats(cfg, fp, res, sources, fmt, clock, bset=None) -> dict[str, Any]:
-    n = len(fp)
-    removed = res.removed
-    n_removed = int(removed.sum())
-    exact_removed = int((removed & (res.reason == 1)).sum())
-    sizes = np.bincount(res.labels[res.labels >= 0]) if res.roots.size else np.zeros(0, int)
     return {
         "neardup_version": __version__,
-        "documents": n,
-        "kept": n - n_removed,
-        "removed": n_removed,
-        "removed_exact": exact_removed,
-        "removed_near": n_removed - exact_removed,
-        "clusters": int(res.roots.size),
-        "largest_cluster": int(sizes.max()) if sizes.size else 0,
-        "documents_in_clusters": int(sizes.sum()),
-        **res.counts,
+        **stats_counts(res.counts),
         "similarity_histogram": res.histogram,
-        "character_shingled_documents": int((fp.modes == 2).sum()),
+        "character_shingled_documents": res.counts["character_shingled_documents"],
         "skipped_records": len(fp.skipped),
         "invalid_utf8_records": fp.invalid_utf8,
         "errors": fp.error_messages,

@@ -1,0 +1,404 @@
+"""A dedup run as a schedule of Spark tables over the stage functions of :mod:`neardup.stages`.
+
+read → fingerprint (per partition) → positions and ids → repeated ids (the id shuffle) → exact
+groups (the hash shuffle) → LSH bands → candidate pairs (the ``(band, key)`` shuffle) →
+similarities (joins bring both shingle sets to each pair) → connected components → decisions (the
+component shuffle) → cluster lines and counts (the cluster shuffle) → outputs, sorted by input
+position so that concatenating the part files gives the local executor's files byte for byte.
+
+This module is glue only: reads, joins, shuffles and filters on columns the stages computed.
+Every decision — which record of an id wins, exact groups, which pairs are duplicates, keepers,
+similarity and reason of removed documents, counts, the histogram, the lines written — is made by
+a stage function calling :mod:`neardup.stages.decide`, the code the local executor runs. Tables
+are addressed through :class:`~neardup.executors.spark.SparkExecutor`; nothing here imports
+pyspark.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from neardup.candidates.lsh import LSHParams
+from neardup.config import DedupConfig
+from neardup.errors import ConfigError
+from neardup.io.sources import Source
+from neardup.pipeline import StageClock, StageParams
+from neardup.stages import (
+    ReadSpec,
+    band_partition,
+    bucket_partition,
+    cluster_partition,
+    decide_partition,
+    doc_counts_partition,
+    exact_partition,
+    fingerprint_partition,
+    jsonl_output_partition,
+    pair_summary_partition,
+    position_partition,
+    reject_partition,
+    similarity_partition,
+    split_offsets,
+)
+from neardup.stages.arrow import (
+    BAND_SCHEMA,
+    CLUSTER_SCHEMA,
+    COUNTS_ROW,
+    DECISION_SCHEMA,
+    DOC_COUNTS_SCHEMA,
+    DOCUMENT_SCHEMA,
+    EXACT_SCHEMA,
+    FINGERPRINT_SCHEMA,
+    KIND_DOC,
+    KIND_ERROR,
+    KIND_SPLIT,
+    OUTPUT_SCHEMA,
+    PAIR_SCHEMA,
+    PAIR_SUMMARY_SCHEMA,
+    REJECT_SCHEMA,
+    SIM_SCHEMA,
+)
+from neardup.stages.clusters import EXACT_EDGE, MEMBER, NEAR_EDGE
+from neardup.stages.decide import HISTOGRAM_BINS, histogram_report, merge_counts
+
+SUPPORTED = ("jsonl", "parquet", "txt")
+
+
+@dataclass(slots=True)
+class SparkOutcome:
+    """Counts and file locations of a Spark run (what stats.json reports)."""
+
+    counts: dict[str, Any] = field(default_factory=dict)
+    histogram: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
+
+
+def check_inputs(sources: list[Source], fmt: str) -> None:
+    """Refuse inputs and output formats the Spark path does not read or write."""
+    for s in sources:
+        if s.format not in SUPPORTED:
+            raise ConfigError(
+                f"{s.name}: {s.format.upper()} inputs are not read by the Spark executor",
+                remedy="convert the input to JSONL or Parquet, or use --executor local",
+            )
+        if s.compression == "zst":
+            raise ConfigError(
+                f"{s.name}: Spark's Hadoop readers cannot decompress .zst without native libraries",
+                remedy="recompress as .gz (or convert to Parquet), or use --executor local",
+            )
+    if fmt not in ("jsonl", "jsonl.gz"):
+        raise ConfigError(
+            f"output format {fmt} is not written by the Spark executor",
+            remedy="pass --output-format jsonl or jsonl.gz",
+        )
+
+
+def _read(ex: Any, src: Source, spec: ReadSpec) -> Any:
+    uri = ex.qualify(str(src.path.resolve()) if "://" not in src.name else src.name)
+    if spec.fmt == "jsonl":
+        return (
+            ex.spark.read.option("lineSep", "\n")
+            .text(uri)
+            .selectExpr("cast(value as binary) as value", "_metadata.file_block_start as split")
+        )
+    if spec.fmt == "parquet":
+        df = ex.spark.read.parquet(uri)
+        if "row" in df.columns:
+            raise ConfigError(
+                f"{src.name}: a column is named 'row', which the Spark executor uses itself",
+                remedy="rename the column, or use --executor local",
+            )
+        cols = [f"`{c}`" for c in df.columns]
+        return df.selectExpr(*cols, "_metadata.row_index as row")
+    prefix = uri.rstrip("/") + "/"
+    df = (
+        ex.spark.read.format("binaryFile")
+        .option("recursiveFileLookup", "true")
+        .option("pathGlobFilter", "*.txt")
+        .load(uri)
+        .selectExpr(f"substring(path, {len(prefix) + 1}) as path", "content")
+    )
+    # Spark's file scans skip empty files; they are documents too (empty, never duplicates)
+    empty = [p.relative_to(src.path).as_posix() for p in src.txt_files() if p.stat().st_size == 0]
+    if empty:
+        rows = pa.table({"path": empty, "content": pa.array([b""] * len(empty), pa.binary())})
+        df = df.unionByName(ex.from_arrow(rows))
+    return df
+
+
+def run(
+    ex: Any,
+    sources: list[Source],
+    cfg: DedupConfig,
+    lsh: LSHParams,
+    staging: str,
+    clock: StageClock,
+    fmt: str = "jsonl",
+) -> SparkOutcome:
+    """Run the schedule; outputs go under ``staging`` (``kept/``, ``removed/``, ``clusters/``)."""
+    names = [s.name for s in sources]
+    fmts = [s.format for s in sources]
+    measure = "jaccard" if cfg.verify else "minhash"
+    out = SparkOutcome()
+
+    t = time.perf_counter()
+    docs, n_splits, invalid = _documents(ex, sources, StageParams.from_config(cfg))
+    clock.record("fingerprint", t)
+
+    # -- ids, exact groups, candidates ------------------------------------------------------------
+    t = time.perf_counter()
+    accepted, n_skipped, out.errors = _accept(ex, docs, cfg, names)
+    doc_counts = _sums(
+        ex, ex.map(accepted.select("n_set", "mode"), doc_counts_partition, DOC_COUNTS_SCHEMA)
+    )
+    exact = ex.group(
+        accepted.select("pos", "exact_hi", "exact_lo", "n_set"),
+        ["exact_hi", "exact_lo"],
+        ["exact_hi", "exact_lo", "pos"],
+        exact_partition,
+        EXACT_SCHEMA,
+    )
+    exact = ex.checkpoint(exact, "exact")
+    exact_edges = exact.where("pos != rep").selectExpr("rep as a", "pos as b")
+    reps = exact.where("pos = rep").select("pos").join(accepted.select("pos", "sig"), "pos")
+    bands = ex.map(reps, band_partition, BAND_SCHEMA, lsh.bands, lsh.rows, cfg.num_perm)
+    pairs = ex.group(
+        bands,
+        ["band", "key"],
+        ["band", "key", "pos"],
+        bucket_partition,
+        PAIR_SCHEMA,
+        cfg.max_bucket,
+    )
+    pairs = ex.checkpoint(pairs.dropDuplicates(["a", "b"]), "candidates")
+    clock.record("candidates", t)
+
+    # -- verification -----------------------------------------------------------------------------
+    t = time.perf_counter()
+    sims = _similarities(ex, pairs, accepted, measure, cfg)
+    sims = ex.checkpoint(sims, "similarities")
+    summary = ex.to_arrow(ex.map(sims, pair_summary_partition, PAIR_SUMMARY_SCHEMA))
+    bins = np.zeros(HISTOGRAM_BINS, dtype=np.int64)
+    np.add.at(bins, summary.column("bin").to_numpy(), summary.column("n").to_numpy())
+    n_near = int(pc.sum(summary.column("accepted")).as_py() or 0)
+    near_edges = sims.where("accepted").select("a", "b")
+    clock.record("verify", t)
+
+    # -- clusters, keepers, decisions -------------------------------------------------------------
+    t = time.perf_counter()
+    labels = ex.checkpoint(ex.components(exact_edges.unionByName(near_edges)), "components")
+    decisions = ex.checkpoint(
+        _decide(ex, labels, accepted, exact_edges, near_edges, cfg, measure), "decisions"
+    )
+    cids = ex.dense_index(decisions, "root").withColumnRenamed("index", "cluster_id")
+    decisions = ex.checkpoint(decisions.join(cids, "root"), "clustered")
+    clock.record("cluster+keep", t)
+
+    # -- outputs ----------------------------------------------------------------------------------
+    t = time.perf_counter()
+    lines = accepted.select("pos", "line", "id", "raw").join(
+        decisions.select("pos", "cluster_id", "removed", "similarity", "reason", "kept_id"),
+        "pos",
+        "left",
+    )
+    ordered = ex.sorted_cache(lines.fillna({"removed": False}), "pos")
+    rendered = ex.map(ordered, jsonl_output_partition, OUTPUT_SCHEMA, names, fmts, invalid > 0)
+    compression = "gzip" if fmt == "jsonl.gz" else "none"
+    for which in ("kept", "removed"):
+        (
+            rendered.where(f"which = '{which}'")
+            .select("value")
+            .write.mode("overwrite")
+            .option("compression", compression)
+            .text(f"{staging}/{which}")
+        )
+    members = decisions.select(
+        "cluster_id", "pos", "removed", "similarity", "reason", "kept_id"
+    ).join(accepted.select("pos", "id"), "pos")
+    clusters = ex.sorted_cache(
+        ex.group(members, ["cluster_id"], ["cluster_id", "pos"], cluster_partition, CLUSTER_SCHEMA),
+        "cluster_id",
+    )
+    clusters.where(f"cluster_id != {COUNTS_ROW}").select("value").write.mode("overwrite").text(
+        f"{staging}/clusters"
+    )
+    parts = clusters.where(f"cluster_id = {COUNTS_ROW}").select("value").collect()
+    cluster_counts = merge_counts([orjson.loads(r[0]) for r in parts])
+    ordered.unpersist()
+    clusters.unpersist()
+    clock.record("write", t)
+
+    out.counts = {
+        **doc_counts,
+        **cluster_counts,
+        "candidate_pairs": sims.count(),
+        "verified_pairs": n_near,
+        "exact_pairs": exact_edges.count(),
+        "skipped_records": n_skipped,
+        "invalid_utf8_records": invalid,
+        "input_splits": n_splits,
+    }
+    out.histogram = histogram_report(bins, cfg.verify)
+    return out
+
+
+def _documents(ex: Any, sources: list[Source], params: StageParams) -> tuple[Any, int, int]:
+    """Fingerprint every input; returns the document table (:data:`DOCUMENT_SCHEMA`: documents
+    and bad records with their input position), the number of input splits and the number of
+    records repaired (invalid UTF-8)."""
+    names = [s.name for s in sources]
+    fmts = [s.format for s in sources]
+    parts = []
+    for i, src in enumerate(sources):
+        ranks = None
+        if src.format == "txt":
+            files = src.txt_files()
+            ranks = {p.relative_to(src.path).as_posix(): k + 1 for k, p in enumerate(files)}
+        spec = ReadSpec(i, src.name, src.format, ranks)
+        parts.append(
+            ex.map(_read(ex, src, spec), fingerprint_partition, FINGERPRINT_SCHEMA, spec, params)
+        )
+    fpt = parts[0]
+    for p in parts[1:]:
+        fpt = fpt.unionByName(p)
+    with ex.input_splits():
+        fpt = ex.checkpoint(fpt, "fingerprints")
+    markers = ex.to_arrow(
+        fpt.where(f"kind = {KIND_SPLIT}").select("src", "split", "row", "invalid")
+    )
+    offsets = split_offsets(
+        list(
+            zip(
+                markers.column("src").to_pylist(),
+                markers.column("split").to_pylist(),
+                markers.column("row").to_pylist(),
+                strict=True,
+            )
+        )
+    )
+    invalid = int(sum(markers.column("invalid").to_pylist()))
+    off_table = pa.table(
+        {
+            "src": pa.array([k[0] for k in offsets], pa.int32()),
+            "split": pa.array([k[1] for k in offsets], pa.int64()),
+            "offset": pa.array(list(offsets.values()), pa.int64()),
+        }
+    )
+    body = fpt.where(f"kind != {KIND_SPLIT}").join(
+        ex.from_arrow(off_table).hint("broadcast"), ["src", "split"], "left"
+    )
+    body = body.fillna({"offset": 0})
+    docs = ex.map(body, position_partition, DOCUMENT_SCHEMA, names, fmts)
+    return ex.checkpoint(docs, "documents"), markers.num_rows, invalid
+
+
+def _sums(ex: Any, df: Any) -> dict[str, int]:
+    """Column sums of a table of per-partition counts."""
+    table = ex.to_arrow(df)
+    return {name: int(pc.sum(table.column(name)).as_py() or 0) for name in table.column_names}
+
+
+def _accept(ex: Any, docs: Any, cfg: DedupConfig, names: list[str]) -> tuple[Any, int, list[str]]:
+    """The documents whose id is seen first, the number of records skipped (bad records and
+    repeated ids) and the first 20 error messages in input order; under ``on_error=raise`` the
+    first error is raised."""
+    good = docs.where(f"kind = {KIND_DOC}")
+    rejected = ex.group(
+        good.select("id_key", "pos", "line"),
+        ["id_key"],
+        ["id_key", "pos"],
+        reject_partition,
+        REJECT_SCHEMA,
+        names,
+        cfg.id_field,
+    )
+    rejected = ex.checkpoint(rejected, "rejected")
+    errors = docs.where(f"kind = {KIND_ERROR}").select("pos", "error", "error_obj")
+    errors = errors.unionByName(rejected)
+    n_errors = errors.count()
+    messages: list[str] = []
+    if n_errors:
+        limit = 1 if cfg.on_error == "raise" else 20
+        first = errors.orderBy("pos").limit(limit).collect()
+        if cfg.on_error == "raise":
+            raise pickle.loads(first[0][2])
+        messages = [r[1] for r in first]
+    accepted = good.join(rejected.select("pos"), "pos", "left_anti")
+    accepted = accepted.drop("kind", "error", "error_obj")
+    return ex.checkpoint(accepted, "accepted"), n_errors, messages
+
+
+def _similarities(ex: Any, pairs: Any, accepted: Any, measure: str, cfg: DedupConfig) -> Any:
+    """``(a, b, sim, accepted)`` for each pair (:func:`similarity_partition`)."""
+    col, short = ("shingle_set", "set") if measure == "jaccard" else ("sig", "sig")
+    left = accepted.selectExpr("pos as a", f"{col} as {short}_a")
+    right = accepted.selectExpr("pos as b", f"{col} as {short}_b")
+    joined = pairs.join(left, "a").join(right, "b").select("a", "b", f"{short}_a", f"{short}_b")
+    return ex.map(joined, similarity_partition, SIM_SCHEMA, measure, cfg.num_perm, cfg.threshold)
+
+
+def _decide(
+    ex: Any,
+    labels: Any,
+    accepted: Any,
+    exact_edges: Any,
+    near_edges: Any,
+    cfg: DedupConfig,
+    measure: str,
+) -> Any:
+    """The decisions of every component (:func:`decide_partition`), from its members and, for
+    ``star``, its edges, brought together by the component shuffle."""
+    data = "shingle_set" if measure == "jaccard" else "sig"
+    member_cols = accepted.selectExpr(
+        "pos", "length", "keep", "id", "exact_hi", "exact_lo", f"{data} as data"
+    )
+    members = labels.join(member_cols, "pos").selectExpr(
+        "root",
+        f"cast({MEMBER} as tinyint) as kind",
+        "pos",
+        "cast(null as bigint) as b",
+        "length",
+        "keep",
+        "id",
+        "exact_hi",
+        "exact_lo",
+        "data",
+    )
+    if cfg.clustering == "star":
+        edges = exact_edges.selectExpr(
+            "b as pos", "a as b", f"cast({EXACT_EDGE} as tinyint) as kind"
+        ).unionByName(
+            near_edges.selectExpr("a as pos", "b", f"cast({NEAR_EDGE} as tinyint) as kind")
+        )
+        edges = edges.join(labels, "pos").selectExpr(
+            "root",
+            "kind",
+            "pos",
+            "b",
+            "cast(null as bigint) as length",
+            "cast(null as binary) as keep",
+            "cast(null as binary) as id",
+            "cast(null as bigint) as exact_hi",
+            "cast(null as bigint) as exact_lo",
+            "cast(null as binary) as data",
+        )
+        members = members.unionByName(edges)
+    return ex.group(
+        members,
+        ["root"],
+        ["root", "kind", "pos"],
+        decide_partition,
+        DECISION_SCHEMA,
+        cfg.keep,
+        cfg.clustering,
+        measure,
+        cfg.num_perm,
+    )

@@ -1,0 +1,67 @@
+"""The output stage: the kept and removed JSONL lines of documents, as the local writer writes
+them (:func:`neardup.io.artifacts.removed_record` adds the same fields)."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterator
+
+import orjson
+import pyarrow as pa
+
+from neardup.stages.arrow import OUTPUT_SCHEMA, POS_SHIFT
+from neardup.stages.decide import REASON_NAMES
+
+
+def jsonl_output_partition(
+    batches: Iterator[pa.RecordBatch], names: list[str], fmts: list[str], check_utf8: bool
+) -> Iterator[pa.RecordBatch]:
+    """Stage: the output line of every document (sorted by ``pos``): kept JSONL lines as read
+    (re-encoded only when they were repaired), Parquet rows as JSON objects, ``.txt``
+    documents as ``{"id", "text"}``,
+    removed records with ``kept_id``, ``cluster_id``, ``similarity`` and ``reason`` added —
+    the local writer's bytes."""
+    from neardup.io.artifacts import removed_record
+    from neardup.io.sources import decode_json_line
+
+    for batch in batches:
+        which, values = [], []
+        cols = {c: batch.column(c).to_pylist() for c in batch.schema.names}
+        for i in range(batch.num_rows):
+            src = int(cols["pos"][i]) >> POS_SHIFT
+            raw = cols["raw"][i]
+            removed = bool(cols["removed"][i])
+            jsonl = fmts[src] == "jsonl"
+            if jsonl and not removed and not check_utf8:
+                which.append("kept")
+                values.append(raw.decode("utf-8"))
+                continue
+            if jsonl:
+                record, repaired = decode_json_line(raw, names[src], int(cols["line"][i]))
+            elif fmts[src] == "parquet":
+                record, repaired = pickle.loads(raw), True
+            else:
+                rid = pickle.loads(cols["id"][i])
+                record = {"id": rid, "text": raw.decode("utf-8", errors="replace")}
+                repaired = True
+            if not removed:
+                which.append("kept")
+                line = raw.decode("utf-8") if not repaired else orjson.dumps(record).decode()
+                values.append(line)
+                continue
+            kept = cols["kept_id"][i]
+            rec = removed_record(
+                record,
+                kept_id=pickle.loads(kept) if kept is not None else None,
+                cluster_id=int(cols["cluster_id"][i]),
+                similarity=float(cols["similarity"][i]),
+                reason=REASON_NAMES[int(cols["reason"][i])],
+                source=names[src],
+                line=int(cols["line"][i]) if fmts[src] != "txt" else None,
+            )
+            which.append("removed")
+            values.append(orjson.dumps(rec).decode())
+        yield pa.RecordBatch.from_pydict(
+            {"which": pa.array(which, pa.string()), "value": pa.array(values, pa.string())},
+            schema=OUTPUT_SCHEMA,
+        )
