@@ -10,7 +10,26 @@ from pathlib import Path
 from typing import Any
 
 from neardup.config import DedupConfig
+from neardup.errors import OutputError
 from neardup.io.sources import FieldSpec, open_sources
+
+
+class IndexAddInterrupted(KeyboardInterrupt):
+    """:func:`index_add` was interrupted (Ctrl-C, SIGTERM) after committing some batches.
+
+    A :class:`KeyboardInterrupt`, so callers that catch one keep working; it also says what
+    stayed in the index: ``committed`` documents stored by the batches that were committed
+    (each batch is one transaction) into the index at ``path``."""
+
+    def __init__(self, path: str, committed: int) -> None:
+        self.path = path
+        self.committed = committed
+        message = (
+            f"interrupted after committing {committed:,} documents to {path} (batches are "
+            "atomic); re-run with --skip-existing to add the rest"
+        )
+        super().__init__(message)
+        self.neardup_message = message  # what a command line that reports interrupts prints
 
 
 def iter_documents(
@@ -41,6 +60,7 @@ def index_add(
     output: str | Path | None = None,
     config: DedupConfig | None = None,
     progress: bool | None = None,
+    skip_existing: bool = False,
 ) -> dict[str, Any]:
     """Add the documents of corpora on disk to an index, one transaction per batch of
     ``config.batch_size`` documents; the next batch is read and fingerprinted while the current
@@ -49,7 +69,15 @@ def index_add(
     Returns counts and every result; with ``output``, also writes ``kept.jsonl`` (documents
     added as new), ``removed.jsonl`` (duplicates, with ``kept_id``, ``similarity``, ``reason``)
     and ``stats.json``, as ``dedup`` does, so the two compose. ``progress``: a bar of documents
-    on stderr (default: when stderr is a terminal)."""
+    on stderr (default: when stderr is a terminal).
+
+    ``skip_existing``: documents whose id the index already holds are skipped (counted in
+    ``skipped``, written to neither output), so an add that was interrupted, or failed on a
+    full disk, can be run again with the same inputs. Batches committed before an interrupt stay
+    in the index: the interrupt is raised as :class:`IndexAddInterrupted`, which says how many
+    documents were committed; a storage failure as :class:`~neardup.errors.OutputError` that
+    says the same."""
+    from neardup.index import CommittedInterrupt
     from neardup.io.sinks import open_sink, write_json_atomic
 
     cfg = config or DedupConfig()
@@ -57,7 +85,13 @@ def index_add(
     sinks = None
     if output is not None:
         out = Path(output)
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot create output folder {out}: {exc.strerror}",
+                remedy="choose a writable location with --output",
+            ) from exc
         sinks = (open_sink(out / "kept.jsonl", "jsonl"), open_sink(out / "removed.jsonl", "jsonl"))
     results: list[Any] = []
     pending: deque[list[dict[str, Any]]] = deque()  # batches read, results not yet back
@@ -76,7 +110,8 @@ def index_add(
 
     bar = _bar(progress)
     try:
-        for res in index.add_many(batches(), add_duplicates=add_duplicates):
+        adds = index.add_many(batches(), add_duplicates=add_duplicates, skip_existing=skip_existing)
+        for res in adds:
             batch = pending.popleft()
             results.extend(res)
             if bar is not None:
@@ -88,6 +123,7 @@ def index_add(
             "documents": len(results),
             "new": sum(r.status == "new" for r in results),
             "duplicates": sum(r.status == "duplicate" for r in results),
+            "skipped": sum(r.status == "skipped" for r in results),
             "stored": sum(r.added for r in results),
             "seconds": round(time.perf_counter() - t0, 3),
             "index": index.stats(),
@@ -97,10 +133,21 @@ def index_add(
                 s.close()
                 s.commit()
             write_json_atomic(Path(output) / "stats.json", summary)
-    except BaseException:
+    except BaseException as exc:
         if sinks is not None:
             for s in sinks:
                 s.abort()
+        if isinstance(exc, CommittedInterrupt):  # the batch in flight was committed too
+            results.extend(exc.results)
+        committed = sum(r.added for r in results)
+        if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, IndexAddInterrupted):
+            raise IndexAddInterrupted(str(index.path), committed) from exc
+        if isinstance(exc, OutputError) and results:
+            raise OutputError(
+                f"{exc.message}; {committed:,} documents of this add were committed before "
+                "(batches are atomic)",
+                remedy=f"{exc.remedy}; then re-run with --skip-existing to add the rest",
+            ) from exc
         raise
     finally:
         if bar is not None:
@@ -120,6 +167,8 @@ def _bar(enabled: bool | None) -> Any:
 
 def _write_results(sinks: tuple[Any, Any], batch: list[dict[str, Any]], res: list[Any]) -> None:
     for doc, r in zip(batch, res, strict=True):
+        if r.status == "skipped":
+            continue
         if r.status == "new":
             sinks[0].write(doc)
         else:

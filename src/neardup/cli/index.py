@@ -20,12 +20,12 @@ def index_group() -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 @fingerprint_options
 def index_create(path: Path, **options: Any) -> None:
-    """Create an index at PATH (one SQLite file). Its parameters are stored in it and used for
-    every later call."""
+    """Create an index at PATH (one SQLite file; missing parent folders are created). Its
+    parameters are stored in it and used for every later call."""
     from neardup.index import Index
 
-    idx = Index.create(path, **{k: v for k, v in options.items() if v is not None})
-    p = idx.stats()["parameters"]
+    with Index.create(path, **{k: v for k, v in options.items() if v is not None}) as idx:
+        p = idx.stats()["parameters"]
     click.echo(
         f"created {path}: threshold {p['threshold']}, {p['num_perm']} permutations, "
         f"{p['bands']} bands × {p['rows']} rows, word {p['ngram']}-grams"
@@ -36,6 +36,11 @@ def index_create(path: Path, **options: Any) -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--add-duplicates", is_flag=True, help="Store duplicates too (they are reported).")
+@click.option(
+    "--skip-existing",
+    is_flag=True,
+    help="Skip documents whose id is already stored (resumes an interrupted add).",
+)
 @click.option(
     "-o",
     "--output",
@@ -51,41 +56,54 @@ def index_add_cmd(
     path: Path,
     inputs: tuple[Path, ...],
     add_duplicates: bool,
+    skip_existing: bool,
     output: Path | None,
     as_json: bool,
     progress: bool | None,
     **options: Any,
 ) -> None:
     """Add the documents of INPUTS to the index at PATH; report, for each, new or duplicate of
-    an id with the similarity and reason. Each batch is one transaction."""
+    an id with the similarity and reason. Each batch is one transaction: an interrupted add
+    keeps the batches it committed, and --skip-existing resumes it."""
     from neardup.api import index_add
+    from neardup.api.ingest import IndexAddInterrupted
     from neardup.index import Index
 
     cfg = DedupConfig().with_(**{k: v for k, v in options.items() if v is not None})
-    with Index.open(path) as idx:
-        summary = index_add(
-            idx,
-            list(inputs),
-            add_duplicates=add_duplicates,
-            output=output,
-            config=cfg,
-            progress=progress,
-        )
+    try:
+        with Index.open(path) as idx:
+            summary = index_add(
+                idx,
+                list(inputs),
+                add_duplicates=add_duplicates,
+                output=output,
+                config=cfg,
+                progress=progress,
+                skip_existing=skip_existing,
+            )
+    except IndexAddInterrupted as exc:
+        # said here, not by the generic handler: batches were committed, so "no output was
+        # written" would be wrong
+        click.echo(f"\nneardup: {exc}", err=True)
+        raise SystemExit(130) from None
     if as_json:
         emit_json(summary)
         return
     for r in summary["results"]:
         if r["status"] == "new":
             click.echo(f"new        {r['id']}")
+        elif r["status"] == "skipped":
+            click.echo(f"skipped    {r['id']}  (already stored)")
         else:
             stored = " (stored)" if r["added"] else ""
             click.echo(
                 f"duplicate  {r['id']}  of {r['kept_id']}  {r['reason']}, "
                 f"J={r['similarity']:.3f}{stored}"
             )
+    skipped = f", {summary['skipped']:,} skipped (already stored)" if skip_existing else ""
     click.echo(
         f"neardup: {summary['documents']:,} documents → {summary['new']:,} new, "
-        f"{summary['duplicates']:,} duplicates · index holds "
+        f"{summary['duplicates']:,} duplicates{skipped} · index holds "
         f"{summary['index']['documents']:,} · {summary['seconds']:.2f} s",
         err=True,
     )

@@ -8,8 +8,10 @@ the index is created and stored in it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +22,13 @@ from typing import Any
 import numpy as np
 
 from neardup.config import DedupConfig
-from neardup.errors import ConfigError, DuplicateIdError, InputError, RecordTypeError
+from neardup.errors import (
+    ConfigError,
+    DuplicateIdError,
+    InputError,
+    OutputError,
+    RecordTypeError,
+)
 from neardup.index.bands import BandRuns, unique
 from neardup.index.plan import (
     Prepared,
@@ -29,8 +37,14 @@ from neardup.index.plan import (
     prepare,
     verify,
 )
-from neardup.index.records import AddResult, QueryMatch, as_item
-from neardup.index.store import SCHEMA, SCHEMA_VERSION, connect, select_in
+from neardup.index.records import AddResult, CommittedInterrupt, QueryMatch, as_item
+from neardup.index.store import (
+    SCHEMA,
+    SCHEMA_VERSION,
+    connect,
+    select_in,
+    storage_errors,
+)
 from neardup.index.upgrade import upgrade
 from neardup.params import parameter_report
 from neardup.pipeline import StageParams
@@ -43,6 +57,20 @@ WRITER_WAL_PAGES = 16_384
 
 #: The parameters an index fixes at creation (everything that changes fingerprints or matches).
 STORED = ("threshold", "num_perm", "ngram", "char_ngram", "shingle", "seed", "bands", "rows")
+
+
+class _Committed(Exception):
+    """Carries a batch's results out of :meth:`Index._write` when an interrupt arrived as its
+    transaction committed (turned into :class:`CommittedInterrupt` by :meth:`Index._commit`)."""
+
+    def __init__(self, results: dict[str, AddResult]) -> None:
+        self.results = results
+        super().__init__("committed")
+
+
+def _in_order(ids: list[str], results: dict[str, AddResult]) -> list[AddResult]:
+    """Results in the order of ``ids``; an id without one was skipped (already stored)."""
+    return [results[r] if r in results else AddResult(r, "skipped", added=False) for r in ids]
 
 
 class Index:
@@ -67,7 +95,10 @@ class Index:
     def create(
         cls, path: str | os.PathLike[str], config: DedupConfig | None = None, **overrides: Any
     ) -> Index:
-        """Create a new index file with fixed parameters."""
+        """Create a new index file with fixed parameters; missing parent folders are created
+        (as ``dedup --output`` does). A location that cannot be written (read-only, no
+        permission, a full disk) raises :class:`~neardup.errors.OutputError` and leaves no
+        file behind."""
         p = Path(path)
         if p.exists():
             raise ConfigError(
@@ -79,9 +110,28 @@ class Index:
         )
         lsh = choose_lsh(cfg)
         cfg = cfg.with_(bands=lsh.bands, rows=lsh.rows)
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot create the folder {p.parent} for index {p}: {exc.strerror}",
+                remedy="choose a path in a writable location",
+            ) from exc
         # built under a temporary name and linked into place: a crash leaves no half-made
         # index at PATH, and a file that appeared meanwhile is not overwritten
         tmp = p.with_name(f".{p.name}.creating-{os.getpid()}")
+        try:
+            with storage_errors(p, "create"):
+                cls._build(tmp, p, cfg)
+        finally:
+            for leftover in tmp.parent.glob(tmp.name + "*"):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+        return cls(p, cfg)
+
+    @staticmethod
+    def _build(tmp: Path, p: Path, cfg: DedupConfig) -> None:
+        """Write a new index file at ``tmp`` and link it into place at ``p``."""
         conn = connect(tmp)
         try:
             conn.executescript(SCHEMA)
@@ -110,9 +160,6 @@ class Index:
                 os.replace(tmp, p)
         finally:
             conn.close()
-            for leftover in tmp.parent.glob(tmp.name + "*"):
-                leftover.unlink()
-        return cls(p, cfg)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Index:
@@ -123,9 +170,14 @@ class Index:
                 "no such index", path=str(p), remedy="create it first: neardup index create PATH"
             )
         try:
-            conn = connect(p)
-            rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-            conn.close()
+            with storage_errors(p, "open"):  # read-only or forbidden: an OutputError
+                conn = connect(p)
+                try:
+                    rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+                finally:
+                    conn.close()
+        except OutputError:
+            raise
         except Exception as exc:  # sqlite3.DatabaseError: not a database / no meta table
             raise InputError(
                 f"not a neardup index ({exc})",
@@ -133,7 +185,8 @@ class Index:
                 remedy="pass a file made by `neardup index create`",
             ) from exc
         if rows.get("schema_version") == "1":
-            upgrade(p)
+            with storage_errors(p, "upgrade"):
+                upgrade(p)
         elif rows.get("schema_version") != SCHEMA_VERSION:
             raise InputError(
                 f"index schema {rows.get('schema_version')!r} is not supported",
@@ -145,7 +198,8 @@ class Index:
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = connect(self.path)
+            with storage_errors(self.path, "open"):
+                conn = self._local.conn = connect(self.path)
             with self._all_lock:
                 self._all.append(conn)
         return conn
@@ -165,8 +219,8 @@ class Index:
         self.close()
 
     # -- lookups ------------------------------------------------------------------------------
-    def _prepare(self, docs: Iterable[Any]) -> Prepared:
-        """Check and fingerprint a batch; touches no database, so it may run in a thread."""
+    def _items(self, docs: Iterable[Any]) -> list[tuple[str, str, dict[str, Any]]]:
+        """Check a batch: ``(id, text, metadata)`` per document, ids distinct."""
         items = [as_item(d, k) for k, d in enumerate(docs)]
         seen: set[str] = set()
         for rid, _, _ in items:
@@ -177,7 +231,25 @@ class Index:
                     remedy="give every document its own id",
                 )
             seen.add(rid)
+        return items
+
+    def _prepare(self, items: list[tuple[str, str, dict[str, Any]]]) -> Prepared:
+        """Fingerprint checked documents; touches no database, so it may run in a thread."""
         return prepare(items, self._params, self.lsh, self.config.threshold)
+
+    def _batch(
+        self, docs: Iterable[Any], skip_existing: bool, conn: Any = None
+    ) -> tuple[list[str], Prepared | None]:
+        """The ids of a batch in order and the fingerprints of the documents to add: all of
+        them, or with ``skip_existing`` those whose id ``conn`` does not hold (checked again
+        when the batch is written); ``None`` when there are none."""
+        items = self._items(docs)
+        ids = [rid for rid, _, _ in items]
+        if skip_existing and conn is not None:
+            with storage_errors(self.path, "read"):
+                taken = {t for (t,) in select_in(conn, "SELECT id FROM docs WHERE id IN ({})", ids)}
+            items = [item for item in items if item[0] not in taken]
+        return ids, self._prepare(items) if items else None
 
     def _candidates(self, conn: Any, prep: Prepared) -> tuple[dict, tuple, dict]:
         """For the live documents of a batch: the ``(k, n)`` pairs that share a lookup key with
@@ -205,34 +277,63 @@ class Index:
         return same, (pk, pn), stored
 
     # -- public operations --------------------------------------------------------------------
-    def add(self, docs: Iterable[Any], *, add_duplicates: bool = False) -> list[AddResult]:
+    def add(
+        self, docs: Iterable[Any], *, add_duplicates: bool = False, skip_existing: bool = False
+    ) -> list[AddResult]:
         """Add documents in one transaction. Each is ``new`` (stored) or a ``duplicate`` of a
         stored document (then not stored unless ``add_duplicates``). Documents earlier in the
         same call count as stored. An id already in the index raises
-        :class:`~neardup.errors.DuplicateIdError` and nothing of the call is stored."""
-        return self._commit(self._prepare(docs), add_duplicates)
+        :class:`~neardup.errors.DuplicateIdError` and nothing of the call is stored; with
+        ``skip_existing`` such a document is left as stored (whatever its text) and reported
+        ``skipped``, so an interrupted add can be run again. A full, read-only or forbidden
+        disk raises :class:`~neardup.errors.OutputError`; nothing of the call is stored."""
+        ids, prep = self._batch(docs, skip_existing, self._conn() if skip_existing else None)
+        return self._commit(ids, prep, add_duplicates, skip_existing)
 
     def add_many(
-        self, batches: Iterable[Iterable[Any]], *, add_duplicates: bool = False
+        self,
+        batches: Iterable[Iterable[Any]],
+        *,
+        add_duplicates: bool = False,
+        skip_existing: bool = False,
     ) -> Iterator[list[AddResult]]:
-        """Add batches, one transaction each, yielding each batch's results in order. The next
-        batch is read and fingerprinted in a second thread while the current one is written
-        (the shingle and MinHash kernels and SQLite release the GIL)."""
+        """Add batches, one transaction each, yielding each batch's results in order (as
+        :meth:`add`). The next batch is read and fingerprinted in a second thread while the
+        current one is written (the shingle and MinHash kernels and SQLite release the GIL);
+        with ``skip_existing`` that thread leaves out the ids already stored, so a resumed add
+        does not fingerprint them again."""
         it = iter(batches)
+        reader = connect(self.path) if skip_existing else None
 
-        def following() -> Prepared | None:
+        def following() -> tuple[list[str], Prepared | None] | None:
             batch = next(it, None)
-            return None if batch is None else self._prepare(batch)
+            return None if batch is None else self._batch(batch, skip_existing, reader)
 
-        with ThreadPoolExecutor(1, thread_name_prefix="neardup-index") as pool:
-            ahead = pool.submit(following)
-            while (prep := ahead.result()) is not None:
+        try:
+            with ThreadPoolExecutor(1, thread_name_prefix="neardup-index") as pool:
                 ahead = pool.submit(following)
-                yield self._commit(prep, add_duplicates)
+                while (got := ahead.result()) is not None:
+                    ahead = pool.submit(following)
+                    yield self._commit(*got, add_duplicates, skip_existing)
+        finally:
+            if reader is not None:
+                reader.close()
 
-    def _commit(self, prep: Prepared, add_duplicates: bool) -> list[AddResult]:
-        if not prep.items:
-            return []
+    def _commit(
+        self, ids: list[str], prep: Prepared | None, add_duplicates: bool, skip_existing: bool
+    ) -> list[AddResult]:
+        """Write one batch in one transaction; results in the order of ``ids`` (a document of
+        ``ids`` that ``prep`` lacks was skipped: its id is stored)."""
+        try:
+            with storage_errors(self.path, "add to"):
+                results = self._write(prep, add_duplicates, skip_existing) if prep else {}
+        except _Committed as late:
+            raise CommittedInterrupt(_in_order(ids, late.results)) from late.__cause__
+        return _in_order(ids, results)
+
+    def _write(
+        self, prep: Prepared, add_duplicates: bool, skip_existing: bool
+    ) -> dict[str, AddResult]:
         conn = self._conn()
         if not getattr(self._local, "writer", False):
             # the id index of docs takes inserts at random places; and a checkpoint (copy of
@@ -242,6 +343,7 @@ class Index:
             conn.execute(f"PRAGMA wal_autocheckpoint = {WRITER_WAL_PAGES}")
             self._local.writer = True
         now = datetime.now(UTC).isoformat(timespec="seconds")
+        results: dict[str, AddResult] | None = None
         conn.execute("BEGIN IMMEDIATE")
         try:
             taken = {
@@ -250,13 +352,20 @@ class Index:
                     conn, "SELECT id FROM docs WHERE id IN ({})", [r for r, _, _ in prep.items]
                 )
             }
-            if taken:
+            if taken and not skip_existing:
                 first = next(r for r, _, _ in prep.items if r in taken)
                 raise DuplicateIdError(
                     f"id '{first}' is already in the index",
                     field="id",
-                    remedy="use a new id, or remove the old document first",
+                    remedy="use a new id, remove the old document first, or skip stored ids"
+                    " (--skip-existing)",
                 )
+            if taken:  # stored by another writer since the batch was checked
+                rest = [item for item in prep.items if item[0] not in taken]
+                if not rest:
+                    conn.execute("COMMIT")
+                    return {}
+                prep = self._prepare(rest)
             same, pairs, stored = self._candidates(conn, prep)
             next_n = int(conn.execute("SELECT value FROM meta WHERE key = 'next_n'").fetchone()[0])
             decisions, rows = plan_add(
@@ -295,18 +404,38 @@ class Index:
             conn.execute(
                 "UPDATE meta SET value = ? WHERE key = 'next_n'", (str(next_n + len(rows)),)
             )
+            stored_ks = {k for _, k in rows}
+            results = {
+                rid: AddResult(rid, "new")
+                if d is None
+                else AddResult(rid, "duplicate", d.id, d.similarity, d.reason, added=k in stored_ks)
+                for k, ((rid, _, _), d) in enumerate(zip(prep.items, decisions, strict=True))
+            }
             conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:  # SQLite may have rolled back already (I/O error, full disk)
-                conn.execute("ROLLBACK")
+        except KeyboardInterrupt as exc:
+            if results is not None and not conn.in_transaction:  # raised once COMMIT returned
+                raise _Committed(results) from exc
+            self._roll_back(conn)
             raise
-        stored_ks = {k for _, k in rows}
-        return [
-            AddResult(rid, "new")
-            if d is None
-            else AddResult(rid, "duplicate", d.id, d.similarity, d.reason, added=k in stored_ks)
-            for k, ((rid, _, _), d) in enumerate(zip(prep.items, decisions, strict=True))
-        ]
+        except BaseException:
+            self._roll_back(conn)
+            raise
+        return results
+
+    def _roll_back(self, conn: Any) -> None:
+        """Undo this thread's open transaction after a failure. SQLite may have rolled back
+        already (I/O error, full disk); a connection that cannot roll back is closed (which
+        discards the transaction) and replaced on next use."""
+        if not conn.in_transaction:
+            return
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            with self._all_lock:
+                self._all = [c for c in self._all if c is not conn]
+            self._local.conn, self._local.writer = None, False
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
 
     def query(self, texts: Iterable[str], *, limit: int = 10) -> list[list[QueryMatch]]:
         """Stored documents that each text duplicates (verified), best first: exact copies,
@@ -364,7 +493,10 @@ class Index:
     def remove(self, ids: Iterable[str]) -> int:
         """Remove documents by id (one transaction); returns how many were there. Their band
         entries are dropped by later merges; lookups skip them at once."""
-        conn = self._conn()
+        with storage_errors(self.path, "remove from"):
+            return self._remove(self._conn(), ids)
+
+    def _remove(self, conn: Any, ids: Iterable[str]) -> int:
         conn.execute("BEGIN IMMEDIATE")
         try:
             gone = [
@@ -377,8 +509,7 @@ class Index:
             self._bands.forget(conn, gone)
             conn.execute("COMMIT")
         except BaseException:
-            if conn.in_transaction:  # SQLite may have rolled back already (I/O error, full disk)
-                conn.execute("ROLLBACK")
+            self._roll_back(conn)
             raise
         return len(gone)
 
@@ -386,7 +517,8 @@ class Index:
         """Copy the write-ahead log into the index file and empty it (after a bulk add, so the
         file holds everything and the log does not linger at its 64 MiB limit). Returns
         ``False`` when a reader kept part of the log in use; nothing is lost either way."""
-        busy, _, _ = self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        with storage_errors(self.path, "write the log into"):
+            busy, _, _ = self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         return busy == 0
 
     def __len__(self) -> int:

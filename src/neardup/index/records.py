@@ -72,3 +72,14 @@ def as_item(item: Any, k: int) -> tuple[str, str, dict[str, Any]]:
             remedy="send the text as a string",
         )
     return str(rid), text, meta
+
+
+class CommittedInterrupt(KeyboardInterrupt):
+    """An interrupt (Ctrl-C, SIGTERM) that arrived as a batch's transaction committed: the
+    batch is stored, and ``results`` says what happened to each of its documents. Python
+    delivers a signal once the call it arrived in returns, so an interrupt during ``COMMIT`` is
+    raised after the commit."""
+
+    def __init__(self, results: list[AddResult]) -> None:
+        self.results = results
+        super().__init__("interrupted after the batch was committed")

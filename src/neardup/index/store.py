@@ -22,9 +22,15 @@ schema 2 in one transaction the first time it is opened.
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from neardup.errors import NeardupError, OutputError
 
 SCHEMA_VERSION = "2"
 
@@ -73,3 +79,74 @@ def select_in(
         part = values[lo : lo + chunk]
         rows += conn.execute(sql.format(",".join("?" * len(part))), part).fetchall()
     return rows
+
+
+#: SQLite's primary result codes that mean the storage, not the data, failed.
+_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN = 3, 8, 10, 13, 14
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_DENIED_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+def storage_error(exc: BaseException, path: Path, doing: str) -> OutputError | None:
+    """The :class:`~neardup.errors.OutputError` for a storage failure while ``doing`` something
+    to the index at ``path`` (``"add to"``, ``"create"``, ...): a full disk (SQLite's
+    ``SQLITE_FULL``, ``ENOSPC``), a read-only or forbidden location (``SQLITE_READONLY``,
+    ``SQLITE_PERM``, ``SQLITE_CANTOPEN``, ``EROFS``, ``EACCES``) or a disk I/O error; ``None``
+    for anything else (a damaged file, a bug), which the caller re-raises as it is."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    number = exc.errno if isinstance(exc, OSError) and not isinstance(exc, NeardupError) else None
+    folder = path.parent
+    if primary == _SQLITE_FULL or number in _FULL_ERRNOS:
+        return OutputError(
+            f"cannot {doing} index {path}: the disk is full",
+            remedy=f"free space on the disk that holds {folder} (a write needs room for the "
+            "index's log beside it, up to 64 MiB), or move the index to a larger disk",
+        )
+    if primary in (_SQLITE_READONLY, _SQLITE_PERM, _SQLITE_CANTOPEN) or number in _DENIED_ERRNOS:
+        reason = _unwritable(path) or (str(exc) if number is None else os.strerror(number).lower())
+        return OutputError(
+            f"cannot {doing} index {path}: {reason}",
+            remedy=f"make {folder} and the index writable, or move the index to a writable "
+            "folder (SQLite keeps -wal and -shm files beside the index, so its folder must be "
+            "writable too)",
+        )
+    if primary == _SQLITE_IOERR:
+        return OutputError(
+            f"cannot {doing} index {path}: disk I/O error ({exc})",
+            remedy=f"check the disk that holds {folder} (space, health, a network mount that "
+            "went away); the index is as it was before the failed write",
+        )
+    return None
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why ``path`` (or a file beside it) cannot be written, when the file system says so."""
+    folder = path.parent
+    if not folder.is_dir():
+        return f"its folder {folder} does not exist"
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return f"the file system holding {folder} is read-only"
+    except OSError:
+        pass
+    if not os.access(folder, os.W_OK):
+        return f"no permission to write in {folder}"
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"no permission to write {path}"
+    return None
+
+
+@contextmanager
+def storage_errors(path: Path, doing: str) -> Iterator[None]:
+    """Turn storage failures in the block into :func:`storage_error`'s OutputError; everything
+    else passes through unchanged."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as exc:
+        if isinstance(exc, NeardupError):
+            raise
+        mapped = storage_error(exc, path, doing)
+        if mapped is None:
+            raise
+        raise mapped from exc
