@@ -164,7 +164,7 @@ def _dedup_locked(sources, out, cfg, fmt, progress, report) -> DedupResult:
                     boilerplate=BoilerplateOutput.of(cfg, fp),
                     progress=bar,
                 )
-                write_clusters(fp, res, outputs.clusters, reason_names=REASON_NAMES)
+                write_clusters(fp, res, outputs.clusters)
                 clock.record("write", t)
                 stats = _stats(cfg, fp, res, sources, fmt, clock, bset)
                 written = outputs.commit(stats)

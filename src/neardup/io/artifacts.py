@@ -232,6 +232,10 @@ def write_documents(
                 line=line if isinstance(line, int) else None,
             )
             outputs.removed.write(rec)
+    header = next((s.columns for s in sources if s.columns), None)
+    if header is not None:  # a CSV input's header, for outputs that no row reaches
+        outputs.kept.expect_columns(header)
+        outputs.removed.expect_columns([*header, *ADDED_FIELDS])
 
 
 def removed_record(
@@ -277,39 +281,21 @@ def _decode(raw: bytes | None, src: Source, line: Any) -> dict[str, Any]:
     return record
 
 
-def write_clusters(fp: Any, res: Any, sink: Sink, *, reason_names: dict[int, str]) -> None:
-    """One line per cluster: id, size, kept id, members (input order), min/max similarity of
-    the removed members to the kept one, and each removed member with its similarity and
-    reason."""
-    labels = res.labels
-    members_idx = np.flatnonzero(labels >= 0)
-    order = np.argsort(labels[members_idx], kind="stable")
-    members_idx = members_idx[order]
-    cl = labels[members_idx]
-    bounds = np.flatnonzero(np.diff(cl)) + 1
-    for group in np.split(members_idx, bounds) if members_idx.size else []:
-        c = int(labels[group[0]])
-        keeper = int(res.keepers[c])
-        gone = group[res.removed[group]]
-        sims = res.similarity[gone]
-        sink.write_line(
-            orjson.dumps(
-                {
-                    "cluster_id": c,
-                    "size": int(group.size),
-                    "kept_id": fp.ids[keeper] if keeper >= 0 else None,
-                    "members": [fp.ids[i] for i in group.tolist()],
-                    "min_similarity": round(float(sims.min()), 6),
-                    "max_similarity": round(float(sims.max()), 6),
-                    "removed": [
-                        {
-                            "id": fp.ids[i],
-                            "similarity": round(float(res.similarity[i]), 6),
-                            "reason": reason_names[int(res.reason[i])],
-                        }
-                        for i in gone.tolist()
-                    ],
-                },
-                option=orjson.OPT_APPEND_NEWLINE,
-            )
-        )
+def write_clusters(fp: Any, res: Any, sink: Sink) -> None:
+    """One line per cluster (:func:`neardup.stages.decide.cluster_lines`): id, size, kept id,
+    members (input order), min/max similarity of the removed members to the kept one, and each
+    removed member with its similarity and reason."""
+    from neardup.stages.decide import cluster_lines
+
+    members = np.flatnonzero(res.labels >= 0)
+    members = members[np.argsort(res.labels[members], kind="stable")]
+    keepers = res.keepers[res.labels[members]]
+    for line in cluster_lines(
+        res.labels[members],
+        [fp.ids[i] for i in members.tolist()],
+        res.removed[members],
+        res.similarity[members],
+        res.reason[members],
+        [fp.ids[k] if k >= 0 else None for k in keepers.tolist()],
+    ):
+        sink.write_line(line)
