@@ -2,9 +2,18 @@
 
 The run writes into ``OUTPUT/.neardup-staging-<id>/`` through Spark's own committers (a retried
 task never leaves a second copy of its output) and moves the finished folders into place only
-at the end; ``stats.json`` is written last and marks a complete run. A run that dies half-way
-leaves its staging folder behind and nothing in ``OUTPUT``'s result names; running it again
-removes stale staging folders and, being deterministic, gives the same result.
+at the end, with the protocol of :mod:`neardup.io.commit`: the old ``stats.json`` is removed
+first, then the result folders are moved in, and ``stats.json`` is written last and marks a
+complete run. A run that dies half-way leaves its staging folder behind and no ``stats.json``
+beside files of another run; running it again removes stale staging folders and, being
+deterministic, gives the same result.
+
+A local ``OUTPUT`` (a path, not a URI) is also locked for the whole run like a local run's
+(``OUTPUT/.neardup.lock``; a second run is refused), results of a local run left there
+(``kept.jsonl``, …) are removed when the new folders are moved in, and the renames are made
+durable with fsync. A URI (``s3a://``, ``hdfs://``, ``file://``) cannot be locked: two runs
+into one URI are not detected, and each removes the other's staging folder; give each run its
+own output URI.
 
 Outputs are folders of part files that, concatenated in name order, equal the local run's files
 byte for byte: ``kept/part-00000.jsonl``, …, ``removed/…``, ``clusters/…``.
@@ -12,8 +21,10 @@ byte for byte: ``kept/part-00000.jsonl``, …, ``removed/…``, ``clusters/…``
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +32,8 @@ import orjson
 
 from neardup import __version__
 from neardup.config import DedupConfig
-from neardup.errors import ConfigError
+from neardup.errors import ConfigError, OutputError
+from neardup.io.commit import fault_point, fsync_dir, locked_output, remove_stale_results
 from neardup.io.sources import Source
 from neardup.params import run_parameters
 from neardup.pipeline import StageClock
@@ -56,7 +68,8 @@ def dedup_spark(
     lsh = choose_lsh(cfg)
     ex = executor if isinstance(executor, SparkExecutor) else SparkExecutor()
     out = output if _is_uri(output) else str(Path(output).resolve())
-    with ex:
+    local = None if _is_uri(output) else Path(out)
+    with _locked(local), ex:
         base = ex.qualify(out)
         for name in ex.list(base) if ex.exists(base) else []:
             if name.startswith(".neardup-staging-"):
@@ -67,17 +80,45 @@ def dedup_spark(
             outcome = spark_plan.run(ex, sources, cfg, lsh, staging, clock, fmt)
             t = time.perf_counter()
             ex.delete(f"{staging}/_work")
+            fault_point("before-commit")
+            ex.delete(f"{base}/stats.json")  # first: no marker beside files of two runs
+            if local is not None:
+                fsync_dir(local)
+                remove_stale_results(local, RESULTS)
+            fault_point("marker-removed")
             outputs = _commit(ex, staging, base, fmt)
+            if local is not None:
+                fsync_dir(local)
             clock.record("commit", t)
             stats = _stats(cfg, lsh, fmt, sources, outcome, clock, ex)
             stats["outputs"] = {**outputs, "stats": f"{_shown(out)}/stats.json"}
             data = orjson.dumps(stats, option=orjson.OPT_INDENT_2)
             ex.write_bytes(f"{staging}/stats.json", data)
-            ex.delete(f"{base}/stats.json")
+            fault_point("marker-written")
             ex.rename(f"{staging}/stats.json", f"{base}/stats.json")
+            if local is not None:
+                fsync_dir(local)
         finally:
             ex.delete(staging)
     return stats, stats["outputs"]
+
+
+@contextlib.contextmanager
+def _locked(folder: Path | None) -> Iterator[None]:
+    """Lock a local output folder for the run (see :mod:`neardup.io.commit`); URIs are not
+    locked."""
+    if folder is None:
+        yield
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create output folder {folder}: {exc.strerror}",
+            remedy="choose a writable location with --output",
+        ) from exc
+    with locked_output(folder):
+        yield
 
 
 def _shown(path: str) -> str:
