@@ -415,3 +415,19 @@ def test_output_folder_that_is_the_input_folder(tmp_path, cli) -> None:
     assert code == 2
     assert f"input {docs} is inside the output folder {docs}" in err
     assert visible(docs) == ["a.txt"]
+
+
+def test_results_of_a_run_inside_its_input_folder_are_not_read_back(tmp_path, cli) -> None:
+    """A folder of shards with the output folder inside it: the second run would read the
+    first run's kept/removed files as inputs."""
+    data = tmp_path / "data"
+    data.mkdir()
+    write_jsonl(data / "part-0.jsonl", planted(11, bases=5))
+    out = data / "out"
+    code, _, err = cli("dedup", data, "-o", out, "--no-progress")
+    assert code == 0, err
+    code, _, err = cli("dedup", data, "-o", out, "--no-progress")
+    assert code == 2
+    assert err.startswith(
+        f"neardup: error: input {out / 'clusters.jsonl'} is inside the output folder {out};"
+    )

@@ -119,9 +119,9 @@ def dedup(
     if not paths:
         raise ConfigError("no inputs given", remedy="pass at least one file or folder")
     sources = open_sources(paths)
+    if "://" not in str(output):  # the inputs as given, and the files of input folders
+        check_inputs_outside([*paths, *(s.name for s in sources)], Path(output))
     fmt = cfg.output_format or default_output_format(sources)
-    if "://" not in str(output):
-        check_inputs_outside(paths, Path(output))
     if executor != "local":
         return _dedup_distributed(sources, output, cfg, fmt, executor, report)
     out = Path(output)
