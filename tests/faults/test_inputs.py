@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import io
 from pathlib import Path
 from typing import Any
 
@@ -342,3 +343,236 @@ def test_txt_file_with_byte_order_mark_has_no_mark_in_its_text(tmp_path) -> None
     removed = read_records(tmp_path / "out" / "removed.jsonl")
     assert (removed[0]["id"], removed[0]["reason"]) == ("b.txt", "exact")
     assert read_records(tmp_path / "out" / "kept.jsonl")[0]["text"] == HARBOUR
+
+
+def test_csv_with_header_only_keeps_its_header_in_the_outputs(tmp_path) -> None:
+    path = tmp_path / "corpus.csv"
+    path.write_text("id,text,lang\n", encoding="utf-8")
+    result = neardup.dedup(path, tmp_path / "out", workers=1)
+    assert (result.kept, result.removed) == (0, 0)
+    assert (tmp_path / "out" / "kept.csv").read_bytes() == b"id,text,lang\r\n"
+    assert (tmp_path / "out" / "removed.csv").read_bytes() == (
+        b"id,text,lang,kept_id,cluster_id,similarity,reason\r\n"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Parquet inputs with flipped bytes: the right documents, or an error saying the file is corrupt
+# --------------------------------------------------------------------------------------------
+PARQUET_DOCS = [
+    {"id": f"d{i}", "text": f"document {i} is about topic {i * 7} and has some words " * 3}
+    for i in range(20)
+]
+
+
+def flip_outcomes(path: Path, data: bytes, offsets: range) -> dict[str, list[int]]:
+    """Flip each byte in turn and read the file: ``same`` (the flip hit bytes nothing reads),
+    ``corrupt`` (an InputError saying so), ``other`` (anything else)."""
+    outcomes: dict[str, list[int]] = {"same": [], "corrupt": [], "other": []}
+    want = ([d["id"] for d in PARQUET_DOCS], [d["text"] for d in PARQUET_DOCS])
+    for off in offsets:
+        damaged = bytearray(data)
+        damaged[off] ^= 0xFF
+        path.write_bytes(bytes(damaged))
+        try:
+            ids: list[Any] = []
+            texts: list[str] = []
+            for raw in open_source(path).batches(7):
+                parsed = parse_batch(raw, FieldSpec())
+                if parsed.errors:
+                    raise parsed.errors[0]
+                ids += parsed.ids
+                texts += parsed.texts
+        except InputError as exc:
+            key = (
+                "corrupt"
+                if "cannot read Parquet file: corrupt or unreadable" in str(exc)
+                else "other"
+            )
+            outcomes[key].append(off)
+            continue
+        outcomes["same" if (ids, texts) == want else "other"].append(off)
+    return outcomes
+
+
+def test_parquet_with_page_checksums_flipped_anywhere_is_read_right_or_called_corrupt(
+    tmp_path,
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(PARQUET_DOCS), buf, write_page_checksum=True)
+    data = buf.getvalue()
+    outcomes = flip_outcomes(tmp_path / "corpus.parquet", data, range(len(data)))
+    assert outcomes["other"] == []
+    assert len(outcomes["corrupt"]) > len(data) // 3
+
+
+def test_parquet_without_checksums_damaged_footer_or_pages_is_called_corrupt(tmp_path) -> None:
+    """Without page checksums a flipped byte inside a value cannot be seen; a damaged
+    structure must still be reported as a corrupt file, never as a traceback."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(PARQUET_DOCS), buf)
+    data = buf.getvalue()
+    path = tmp_path / "corpus.parquet"
+    footer = len(data) - 8 - int.from_bytes(data[-8:-4], "little")
+    structural = [0, 1, 2, 3, 4, footer, footer + 1, len(data) - 8, len(data) - 5, len(data) - 1]
+    outcomes = flip_outcomes(path, data, range(len(data)))  # raises on anything but InputError
+    assert set(structural) <= set(outcomes["corrupt"])
+    assert len(outcomes["corrupt"]) > len(data) // 3
+
+
+def test_parquet_whose_footer_turned_a_text_column_into_bytes_is_called_corrupt(
+    tmp_path,
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "corpus.parquet"
+    pq.write_table(pa.Table.from_pylist(PARQUET_DOCS), path)
+    arrow_schema = pq.ParquetFile(path).metadata.metadata[b"ARROW:schema"]
+    # the same file as a reader sees it when the footer lost the UTF8 annotation of "id"
+    table = pa.Table.from_pylist(PARQUET_DOCS)
+    table = table.set_column(0, "id", table.column("id").cast(pa.binary()))
+    pq.write_table(table.replace_schema_metadata({b"ARROW:schema": arrow_schema}), path)
+    with pytest.raises(InputError, match="corrupt or unreadable") as info:
+        read_ids(path)
+    assert "column 'id' is text in the file's Arrow schema but binary" in str(info.value)
+
+
+def test_corrupt_parquet_exits_3_naming_the_file(tmp_path, cli) -> None:
+    path = write_parquet(tmp_path / "corpus.parquet", PARQUET_DOCS)
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+    code, _, err = cli("dedup", path, "-o", tmp_path / "out", "--workers", "1")
+    assert code == 3
+    assert f"{path}: cannot read Parquet file: corrupt or unreadable (" in err
+
+
+def test_parquet_written_by_neardup_has_checked_pages(tmp_path) -> None:
+    src = write_jsonl(tmp_path / "corpus.jsonl", PARQUET_DOCS)
+    neardup.dedup(src, tmp_path / "out", workers=1, output_format="parquet")
+    kept = tmp_path / "out" / "kept.parquet"
+    data = kept.read_bytes()
+    outcomes = flip_outcomes(tmp_path / "copy.parquet", data, range(len(data)))
+    assert outcomes["other"] == []
+
+
+# --------------------------------------------------------------------------------------------
+# Parquet outputs: a field whose type changes between records
+# --------------------------------------------------------------------------------------------
+def test_parquet_output_field_with_two_types_is_an_output_error(tmp_path, cli) -> None:
+    src = write_jsonl(
+        tmp_path / "corpus.jsonl",
+        [
+            {"id": "a", "text": HARBOUR, "meta": 1},
+            {"id": "b", "text": ORCHARD, "meta": "one"},
+        ],
+    )
+    out = tmp_path / "out"
+    code, _, err = cli("dedup", src, "-o", out, "--workers", "1", "--output-format", "parquet")
+    assert code == 4
+    assert (
+        f"{out / 'kept.parquet'}: field 'meta' has type integer in some records and string in "
+        "others; Parquet needs one type per column\n"
+        "  -> write JSONL with --output-format jsonl, or give the field one type in every record"
+    ) in err
+    assert not (out / "stats.json").exists()
+
+
+def many(n: int, **fields: Any) -> list[dict[str, Any]]:
+    return [{"id": f"r{i}", **fields} for i in range(n)]
+
+
+def write_sink_records(path: Path, records: list[dict[str, Any]]) -> None:
+    from neardup.io.sinks import open_sink
+
+    sink = open_sink(path, "parquet")
+    try:
+        for rec in records:
+            sink.write(rec)
+        sink.close()
+    except BaseException:
+        sink.abort()
+        raise
+    sink.commit()
+
+
+def test_parquet_output_type_change_after_the_first_records_is_named(tmp_path) -> None:
+    from neardup.errors import OutputError
+
+    path = tmp_path / "kept.parquet"
+    with pytest.raises(OutputError) as info:
+        write_sink_records(path, many(4096, meta=1) + many(10, meta="x"))
+    assert info.value.message == (
+        f"{path}: field 'meta' has type int64 in some records and string in others; "
+        "Parquet needs one type per column"
+    )
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("first", "later", "types"),
+    [
+        (1, 2.5, "int64 in some records and double"),  # the file's column is already int64
+        (  # a cast would drop "b"
+            {"a": 1},
+            {"a": 2, "b": "y"},
+            "struct<a: int64> in some records and struct<a: int64, b: string>",
+        ),
+    ],
+)
+def test_parquet_output_refuses_to_narrow_or_drop_after_the_first_records(
+    tmp_path, first, later, types
+) -> None:
+    from neardup.errors import OutputError
+
+    path = tmp_path / "kept.parquet"
+    with pytest.raises(OutputError) as info:
+        write_sink_records(path, many(4096, meta=first) + many(1, meta=later))
+    assert info.value.message == (
+        f"{path}: field 'meta' has type {types} in others; Parquet needs one type per column"
+    )
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("first", "later"),
+    [
+        (None, "x"),  # a field empty in the first records takes its first values' type
+        (None, {"a": 1}),
+        ([], [1, 2]),  # an empty list holds nulls until values come
+    ],
+)
+def test_parquet_output_field_empty_in_the_first_records_takes_later_type(
+    tmp_path, first, later
+) -> None:
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "kept.parquet"
+    write_sink_records(path, many(5000, meta=first) + many(3, meta=later))
+    meta = pq.read_table(path).column("meta").to_pylist()
+    assert meta == [first] * 5000 + [later] * 3
+
+
+def test_parquet_output_mixed_numbers_in_one_batch_are_doubles(tmp_path) -> None:
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "kept.parquet"
+    write_sink_records(path, many(2, meta=1) + many(1, meta=2.5))
+    assert pq.read_table(path).column("meta").to_pylist() == [1.0, 1.0, 2.5]
+
+
+def test_parquet_output_field_missing_from_later_records_is_null(tmp_path) -> None:
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "kept.parquet"
+    write_sink_records(path, [*many(4096, meta="m"), {"id": "last"}])
+    rows = pq.read_table(path).to_pylist()
+    assert rows[-1] == {"id": "last", "meta": None}
+    assert len(rows) == 4097

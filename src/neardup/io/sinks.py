@@ -36,6 +36,10 @@ class Sink:
         self._pq_writer: Any = None
         self._pq_rows: list[dict[str, Any]] = []
         self._pq_schema: Any = None
+        self._pq_pending: list[Any] = []  # tables held back while a column's type is unknown
+        self._pq_pending_rows = 0
+        self._pq_schema_rows = 0  # rows that fixed the schema
+        self._columns: list[str] | None = None
         try:
             if fmt.startswith("jsonl") or fmt == "csv":
                 self._raw = open(self.tmp, "wb")  # noqa: SIM115 - closed in close()
@@ -85,11 +89,19 @@ class Sink:
         self._write_table(table)
         self.count += table.num_rows
 
+    def expect_columns(self, columns: list[str]) -> None:
+        """The header a CSV output gets when no record is written to it (the columns of the
+        input, for example); records written set their own header."""
+        self._columns = list(columns)
+
+    def _start_csv(self, columns: list[str]) -> None:
+        self._text = io.TextIOWrapper(self._fh, encoding="utf-8", newline="")  # type: ignore[arg-type]
+        self._csv = csv.DictWriter(self._text, fieldnames=columns, extrasaction="raise")
+        self._csv.writeheader()
+
     def _write_csv(self, record: dict[str, Any]) -> None:
         if self._csv is None:
-            self._text = io.TextIOWrapper(self._fh, encoding="utf-8", newline="")  # type: ignore[arg-type]
-            self._csv = csv.DictWriter(self._text, fieldnames=list(record), extrasaction="raise")
-            self._csv.writeheader()
+            self._start_csv(list(record))
         row = {
             k: (orjson.dumps(v).decode() if isinstance(v, list | dict) else v)
             for k, v in record.items()
@@ -103,35 +115,148 @@ class Sink:
             ) from exc
 
     def _write_table(self, table: Any) -> None:
+        """Write a table to the Parquet file. The file's schema is the one the first tables
+        share (types widened where Arrow can: int64 and double give double, a struct gains the
+        fields of later records); while a column has held only nulls, tables are held back
+        (up to :attr:`HOLD_ROWS` rows and :attr:`HOLD_BYTES` bytes) so that its first values
+        decide its type. A later table whose types do not fit the file's is an
+        :class:`OutputError` naming the field; nothing is dropped or truncated to fit."""
+        if self._pq_writer is not None:
+            self._pq_writer.write_table(self._conform(table))
+            return
+        self._pq_pending.append(table)
+        self._pq_pending_rows += table.num_rows
+        schema = self._unify([t.schema for t in self._pq_pending])
+        held = sum(t.nbytes for t in self._pq_pending)
+        if (
+            self._pq_pending_rows < self.HOLD_ROWS
+            and held < self.HOLD_BYTES
+            and any(_has_null(f.type) for f in schema)
+        ):
+            return
+        self._start_parquet(schema)
+
+    HOLD_ROWS = 65536
+    HOLD_BYTES = 64 << 20
+
+    def _start_parquet(self, schema: Any) -> None:
         import pyarrow.parquet as pq
 
-        if self._pq_writer is None:
-            self._pq_schema = table.schema
-            self._pq_writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
-        elif table.schema != self._pq_schema:
+        self._pq_schema = schema
+        self._pq_schema_rows = self._pq_pending_rows
+        self._pq_writer = pq.ParquetWriter(
+            self.tmp, schema, compression="zstd", write_page_checksum=True
+        )
+        pending, self._pq_pending = self._pq_pending, []
+        for table in pending:
+            self._pq_writer.write_table(self._conform(table))
+
+    def _unify(self, schemas: list[Any]) -> Any:
+        """One schema for tables of records (types widened where Arrow can)."""
+        import pyarrow as pa
+
+        try:
+            return pa.unify_schemas(schemas, promote_options="permissive")
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            for name in dict.fromkeys(n for schema in schemas for n in schema.names):
+                types = [sc.field(name).type for sc in schemas if name in sc.names]
+                try:
+                    pa.unify_schemas(
+                        [pa.schema([(name, t)]) for t in types], promote_options="permissive"
+                    )
+                except (pa.ArrowInvalid, pa.ArrowTypeError):
+                    first = types[0]
+                    other = next(t for t in types if t != first)
+                    raise self._type_error(name, str(first), str(other)) from exc
+            raise OutputError(
+                f"{self.path}: records do not share one schema ({exc})",
+                remedy="give every record the same fields and types, or write JSONL with "
+                "--output-format jsonl",
+            ) from exc
+
+    def _conform(self, table: Any) -> Any:
+        """``table`` in the file's schema: missing columns become nulls, types are widened."""
+        import pyarrow as pa
+
+        schema = self._pq_schema
+        if table.schema == schema:
+            return table
+        for f in table.schema:
+            # casting would drop fields a struct gained or narrow a wider number: refuse
+            if f.name in schema.names and not _fits(f.type, schema.field(f.name).type):
+                raise self._type_error(f.name, str(schema.field(f.name).type), str(f.type))
+        extra = [n for n in table.schema.names if n not in schema.names]
+        if extra:
+            raise OutputError(
+                f"{self.path}: field '{extra[0]}' first appears after the first "
+                f"{self._pq_schema_rows:,} records, which fixed the Parquet file's columns",
+                remedy="give every record the same fields (null where empty), or write JSONL "
+                "with --output-format jsonl",
+            )
+        columns = []
+        for f in schema:
+            if f.name not in table.schema.names:
+                columns.append(pa.nulls(table.num_rows, f.type))
+                continue
+            column = table.column(f.name)
             try:
-                table = table.select(self._pq_schema.names).cast(self._pq_schema)
-            except Exception as exc:
-                raise OutputError(
-                    f"{self.path}: records do not share one schema ({exc})",
-                    remedy="give every record the same fields and types, or write JSONL",
-                ) from exc
-        self._pq_writer.write_table(table)
+                columns.append(column.cast(f.type))
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+                raise self._type_error(f.name, str(f.type), str(column.type)) from exc
+        return pa.Table.from_arrays(columns, schema=schema)
+
+    def _type_error(self, name: str, first: str, other: str) -> OutputError:
+        return OutputError(
+            f"{self.path}: field '{name}' has type {first} in some records and {other} in "
+            "others; Parquet needs one type per column",
+            remedy="write JSONL with --output-format jsonl, or give the field one type in "
+            "every record",
+        )
 
     def _flush_parquet(self) -> None:
         if not self._pq_rows:
             return
         import pyarrow as pa
 
-        table = pa.Table.from_pylist(self._pq_rows)
-        self._pq_rows = []
+        rows, self._pq_rows = self._pq_rows, []
+        try:
+            table = pa.Table.from_pylist(rows)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise self._rows_error(rows) or OutputError(
+                f"{self.path}: records cannot be stored as Parquet ({exc})",
+                remedy="write JSONL with --output-format jsonl",
+            ) from exc
         self._write_table(table)
+
+    def _rows_error(self, rows: list[dict[str, Any]]) -> OutputError | None:
+        """The first field whose values Arrow cannot put in one column, named with the JSON
+        types of two of its values."""
+        import pyarrow as pa
+
+        for name in dict.fromkeys(k for r in rows for k in r):
+            values = [r.get(name) for r in rows]
+            try:
+                pa.array(values)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                kinds = list(dict.fromkeys(_json_type(v) for v in values if v is not None))
+                if len(kinds) > 1:
+                    return self._type_error(name, kinds[0], kinds[1])
+                inside = kinds[0] if kinds else "null"
+                return OutputError(
+                    f"{self.path}: the values of field '{name}' cannot be stored in one "
+                    f"Parquet column (the types inside its {inside} values differ)",
+                    remedy="write JSONL with --output-format jsonl, or give the field one type "
+                    "in every record",
+                )
+        return None
 
     # -- finishing ----------------------------------------------------------------------------
     def close(self) -> None:
         """Flush and close the temporary file (it is not yet in place)."""
         if self.format == "parquet":
             self._flush_parquet()
+            if self._pq_writer is None and self._pq_pending:
+                self._start_parquet(self._unify([t.schema for t in self._pq_pending]))
             if self._pq_writer is None:
                 import pyarrow as pa
                 import pyarrow.parquet as pq
@@ -140,6 +265,8 @@ class Sink:
             else:
                 self._pq_writer.close()
             return
+        if self.format == "csv" and self._csv is None and self._columns is not None:
+            self._start_csv(self._columns)
         if self._text is not None:
             self._text.flush()
             self._text.detach()
@@ -162,6 +289,47 @@ class Sink:
                 self._raw.close()
         with contextlib.suppress(OSError):
             self.tmp.unlink()
+
+
+def _has_null(t: Any) -> bool:
+    """Whether an Arrow type is null or holds a null type (a list of nulls, a struct field)."""
+    import pyarrow as pa
+
+    if pa.types.is_null(t):
+        return True
+    return any(_has_null(t.field(i).type) for i in range(t.num_fields))
+
+
+def _fits(new: Any, old: Any) -> bool:
+    """Whether values of type ``new`` go into a column of type ``old`` without loss (the
+    permissive unification of the two is ``old``)."""
+    import pyarrow as pa
+
+    if new == old or pa.types.is_null(new):
+        return True
+    try:
+        unified = pa.unify_schemas(
+            [pa.schema([("f", old)]), pa.schema([("f", new)])], promote_options="permissive"
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return False
+    return unified.field("f").type == old
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
 
 
 def open_sink(path: str | os.PathLike[str], fmt: str) -> Sink:

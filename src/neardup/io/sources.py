@@ -428,26 +428,44 @@ class Source:
             text.close()
 
     def _parquet_batches(self, batch_size: int, progress: Any) -> Iterator[RawBatch]:
+        """Rows as dicts. Page checksums are verified where the file has them; any failure to
+        decode the file, and a file that yields another number of rows than its footer
+        promises, is an :class:`InputError` saying the file is corrupt."""
         import pyarrow.parquet as pq
 
         try:
-            pf = pq.ParquetFile(self.path)
+            with open(self.path, "rb") as fh:
+                magic = fh.read(4)
+            if magic not in (b"PAR1", b"PARE"):
+                raise ValueError(f"the file starts with {magic!r}, not the Parquet magic b'PAR1'")
+            pf = pq.ParquetFile(self.path, page_checksum_verification=True)
+            _check_parquet_schema(pf)
+            rows_expected = pf.metadata.num_rows
         except Exception as exc:  # pyarrow raises several types for corrupt files
-            raise InputError(
-                f"cannot read Parquet file: {exc}",
-                path=self.name,
-                remedy="check that the file is a complete Parquet file",
-            ) from exc
+            raise _corrupt_parquet(self.name, exc) from exc
         total = self.size
-        rows_total = max(1, pf.metadata.num_rows)
+        rows_total = max(1, rows_expected)
         row = 0
         last = [0]
-        for batch in pf.iter_batches(batch_size=batch_size):
-            rows = batch.to_pylist()
-            items = [(row + i + 1, r) for i, r in enumerate(rows)]
-            row += len(rows)
-            self._advance(progress, total * row // rows_total, last)
-            yield RawBatch(self.name, "row", items)
+        try:
+            batches = pf.iter_batches(batch_size=batch_size)
+            while True:
+                try:
+                    rows = next(batches).to_pylist()
+                except StopIteration:
+                    break
+                except Exception as exc:  # decoding a damaged page fails in many ways
+                    raise _corrupt_parquet(self.name, exc) from exc
+                items = [(row + i + 1, r) for i, r in enumerate(rows)]
+                row += len(rows)
+                self._advance(progress, total * row // rows_total, last)
+                yield RawBatch(self.name, "row", items)
+            if row != rows_expected:
+                raise _corrupt_parquet(
+                    self.name, f"the footer promises {rows_expected} rows, the pages hold {row}"
+                )
+        finally:
+            pf.close()
 
     def _txt_batches(self, batch_size: int, progress: Any) -> Iterator[RawBatch]:
         items: list[tuple[Any, Any]] = []
@@ -470,6 +488,36 @@ class Source:
                 items = []
         if items:
             yield RawBatch(self.name, "txt", items)
+
+
+def _corrupt_parquet(name: str, cause: object) -> InputError:
+    return InputError(
+        f"cannot read Parquet file: corrupt or unreadable ({cause})",
+        path=name,
+        remedy="check that the file is a complete Parquet file; copy or write it again",
+    )
+
+
+def _check_parquet_schema(pf: Any) -> None:
+    """Raise ``ValueError`` for a text column that reads as bytes although the Arrow schema
+    stored in the file says text: the footer's type annotations were damaged."""
+    import base64
+
+    import pyarrow as pa
+
+    stored_bytes = (pf.metadata.metadata or {}).get(b"ARROW:schema")
+    if stored_bytes is None:
+        return
+    stored = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(stored_bytes)))
+    texts = (pa.string(), pa.large_string())
+    for name in pf.schema_arrow.names:
+        if name not in stored.names:
+            continue
+        if stored.field(name).type in texts and pf.schema_arrow.field(name).type not in texts:
+            raise ValueError(
+                f"column '{name}' is text in the file's Arrow schema but "
+                f"{pf.schema_arrow.field(name).type} in its Parquet schema"
+            )
 
 
 def _csv_header(names: list[str], source: str, line: int) -> list[str]:
