@@ -3,12 +3,25 @@ it waits for a request body, and the address a local Spark session binds its dri
 
 from __future__ import annotations
 
+import json
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import uvicorn
 
+import neardup
 from neardup.executors import spark as spark_executor
 from neardup.executors.spark import SparkExecutor, local_driver_address
+from neardup.index import Index
+from neardup.server import create_app
 
 LOOPBACK = {"spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1"}
 
@@ -107,3 +120,157 @@ def test_the_session_neardup_starts_gets_the_loopback_settings(
     assert "spark.driver.bindAddress" not in settings
     settings = _started_with(monkeypatch, "spark://head:7077")
     assert not set(LOOPBACK) & set(settings)
+
+
+# ---------------------------------------------------------------------------------------------
+# the HTTP service
+# ---------------------------------------------------------------------------------------------
+@contextmanager
+def serving(index: Path, http: str = "h11", **options: Any) -> Iterator[tuple[str, int]]:
+    """The service over ``index`` (no authentication) in a thread on a free loopback port."""
+    app = create_app(index, api_keys=None, require_auth=False, **options)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, log_config=None, log_level="warning", http=http, ws="none")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                pytest.fail("uvicorn did not start")
+            time.sleep(0.01)
+        yield sock.getsockname()
+    finally:
+        server.should_exit = True
+        thread.join(20)
+        sock.close()
+
+
+def _nested(levels: int) -> dict[str, Any]:
+    """Metadata of ``levels`` objects inside each other."""
+    meta: dict[str, Any] = {"leaf": 1}
+    for _ in range(levels - 1):
+        meta = {"a": meta}
+    return meta
+
+
+TEXT = "the harbour master noticed that the tide had not turned at the usual hour"
+
+
+def test_meta_depth_is_limited_when_documents_are_added(tmp_path: Path, cli) -> None:
+    with Index.create(tmp_path / "i.db") as idx:
+        idx.add([{"id": "ok", "text": TEXT, "meta": _nested(32)}])
+        assert idx.get("ok")["meta"] == _nested(32)
+        with pytest.raises(neardup.InputError) as caught:
+            idx.add([{"id": "deep", "text": TEXT + " again", "meta": _nested(33)}])
+        assert str(caught.value) == (
+            "field 'meta': document 'deep' has metadata nested deeper than 32 levels\n"
+            "  -> flatten it: at most 32 objects and arrays inside each other, counting the "
+            "metadata object itself"
+        )
+        with pytest.raises(neardup.InputError, match="deeper than 32 levels"):
+            idx.add([{"id": "deeper", "text": "x", "meta": _nested(100_000)}])
+        assert idx.get("deep") is None
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(
+        json.dumps({"id": "list", "text": TEXT, "tags": json.loads("[" * 40 + "]" * 40)}) + "\n",
+        encoding="utf-8",
+    )
+    code, _, err = cli("index", "add", tmp_path / "i.db", corpus)
+    assert code == 3
+    assert err.splitlines()[0] == (
+        "neardup: error: field 'meta': document 'list' has metadata nested deeper than 32 levels"
+    )
+
+
+def test_meta_depth_over_http_and_documents_stored_deeper_are_still_served(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "i.db"
+    with Index.create(db) as idx:
+        idx.add([{"id": "old", "text": TEXT, "meta": {}}])
+    conn = sqlite3.connect(db)  # as an earlier version without the limit stored it
+    conn.execute("UPDATE docs SET meta = ? WHERE id = 'old'", (json.dumps(_nested(500)),))
+    conn.commit()
+    conn.close()
+    with serving(db) as (host, port), httpx.Client(base_url=f"http://{host}:{port}") as client:
+        ok = client.post(
+            "/v1/documents",
+            json={"documents": [{"id": "ok", "text": "a b c d e f", "meta": _nested(32)}]},
+        )
+        assert ok.status_code == 200
+        assert client.get("/v1/documents/ok").json()["meta"] == _nested(32)
+        deep = client.post(
+            "/v1/documents",
+            json={"documents": [{"id": "deep", "text": "g h i j k l", "meta": _nested(500)}]},
+        )
+        assert deep.status_code == 422
+        assert deep.json()["error"] == (
+            "invalid request: body.documents.0.meta: Value error, metadata is nested deeper "
+            "than 32 levels"
+        )
+        assert client.get("/v1/documents/deep").status_code == 404
+        old = client.get("/v1/documents/old")
+        assert old.status_code == 200
+        assert old.json() == {
+            "id": "old",
+            "text": TEXT,
+            "meta": {
+                "neardup_error": "metadata not returned: it is nested deeper than 32 levels; "
+                "remove the document and add it again with flatter metadata"
+            },
+            "added_at": old.json()["added_at"],
+        }
+        assert client.delete("/v1/documents/old").json() == {"removed": 1}
+
+
+def _stalled(host: str, port: int, body: bytes, sent: bytes) -> tuple[bytes, float]:
+    """Send a request declaring ``body`` but only ``sent`` of it, then wait; the reply and the
+    seconds until the server closed the connection."""
+    request = (
+        b"POST /v1/query HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + sent
+    )
+    with socket.create_connection((host, port), timeout=30) as conn:
+        t0 = time.monotonic()
+        conn.sendall(request)
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+        return reply, time.monotonic() - t0
+
+
+@pytest.mark.parametrize("http", ["h11", "httptools"])
+def test_a_stalled_request_body_gets_408_and_the_connection_closes(
+    tmp_path: Path, http: str
+) -> None:
+    if http == "httptools":
+        pytest.importorskip("httptools")
+    db = tmp_path / "i.db"
+    Index.create(db).close()
+    body = json.dumps({"texts": [TEXT]}).encode()
+    with serving(db, http=http, body_timeout_s=0.5) as (host, port):
+        reply, seconds = _stalled(host, port, body, body[:10])
+        assert reply.startswith(b"HTTP/1.1 408 ")
+        head, payload = reply.split(b"\r\n\r\n", 1)
+        assert b"connection: close" in head.lower()
+        assert json.loads(payload) == {
+            "error": "request body not received in time: the whole body must arrive within 0.5 s"
+        }
+        assert 0.4 < seconds < 10
+        with httpx.Client(base_url=f"http://{host}:{port}") as client:  # others still served
+            assert client.post("/v1/query", json={"texts": [TEXT]}).status_code == 200
+
+
+def test_body_timeout_on_the_command_line(tmp_path: Path, cli) -> None:
+    code, _, err = cli("serve", tmp_path / "none.db", "--body-timeout", "0")
+    assert code == 2
+    assert err.splitlines() == [
+        "neardup: error: the body timeout must be a positive number of seconds, not 0.0",
+        "  -> pass --body-timeout SECONDS (default 30)",
+    ]
+    with pytest.raises(neardup.ConfigError):
+        create_app(tmp_path / "none.db", api_keys=None, require_auth=False, body_timeout_s=-1)

@@ -201,6 +201,13 @@ def index_stats(path: Path) -> None:
     show_default=True,
     help="Most documents or texts per request.",
 )
+@click.option(
+    "--body-timeout",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds a request body may take to arrive (408 and the connection closed after).",
+)
 def serve_cmd(
     path: Path,
     host: str,
@@ -209,6 +216,7 @@ def serve_cmd(
     auth: bool | None,
     max_body_mb: float,
     max_batch: int,
+    body_timeout: float,
 ) -> None:
     """Serve the index at PATH over HTTP (FastAPI; needs neardup[server]): POST /v1/documents,
     POST /v1/query, GET and DELETE /v1/documents/{id}, GET /v1/stats, GET /healthz; the
@@ -224,4 +232,5 @@ def serve_cmd(
         require_auth=auth,
         max_body_bytes=int(max_body_mb * (1 << 20)),
         max_batch=max_batch,
+        body_timeout_s=body_timeout,
     )

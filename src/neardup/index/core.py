@@ -37,7 +37,13 @@ from neardup.index.plan import (
     prepare,
     verify,
 )
-from neardup.index.records import AddResult, CommittedInterrupt, QueryMatch, as_item
+from neardup.index.records import (
+    AddResult,
+    CommittedInterrupt,
+    QueryMatch,
+    as_item,
+    stored_meta,
+)
 from neardup.index.store import (
     SCHEMA,
     SCHEMA_VERSION,
@@ -486,7 +492,7 @@ class Index:
         return {
             "id": row[0],
             "text": row[1],
-            "meta": json.loads(row[2]),
+            "meta": stored_meta(row[2], row[0]),
             "added_at": row[3],
         }
 

@@ -3,10 +3,16 @@ given."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from neardup.errors import RecordTypeError
+from neardup.errors import InputError, RecordTypeError
+
+#: Deepest nesting of a document's metadata: objects and arrays inside each other, the
+#: metadata object itself being the first level. Checked when a document is added (library,
+#: command line, HTTP) and when one is read back (documents stored by earlier versions).
+MAX_META_DEPTH = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +77,47 @@ def as_item(item: Any, k: int) -> tuple[str, str, dict[str, Any]]:
             field="text",
             remedy="send the text as a string",
         )
+    check_meta(meta, str(rid))
     return str(rid), text, meta
+
+
+def check_meta(meta: Any, rid: str | None = None) -> None:
+    """Refuse metadata nested deeper than :data:`MAX_META_DEPTH` levels with an
+    :class:`~neardup.errors.InputError` on the field ``meta`` (iteratively, so any depth is
+    safe to check)."""
+    stack: list[tuple[Any, int]] = [(meta, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list | tuple):
+            children = value
+        else:
+            continue
+        if depth > MAX_META_DEPTH:
+            whose = f"document '{rid}' has metadata" if rid is not None else "metadata is"
+            raise InputError(
+                f"{whose} nested deeper than {MAX_META_DEPTH} levels",
+                field="meta",
+                remedy=f"flatten it: at most {MAX_META_DEPTH} objects and arrays inside each "
+                "other, counting the metadata object itself",
+            )
+        stack.extend((child, depth + 1) for child in children)
+
+
+def stored_meta(text: str, rid: str) -> dict[str, Any]:
+    """The metadata of a stored document, from its JSON; metadata that :func:`check_meta`
+    would refuse (stored by an earlier version, or by hand) is replaced by
+    ``{"neardup_error": <why, and what to do>}`` so the document can still be read."""
+    try:
+        meta = json.loads(text)
+        check_meta(meta, rid)
+    except (InputError, RecursionError):
+        return {
+            "neardup_error": f"metadata not returned: it is nested deeper than {MAX_META_DEPTH}"
+            " levels; remove the document and add it again with flatter metadata"
+        }
+    return meta
 
 
 class CommittedInterrupt(KeyboardInterrupt):

@@ -12,13 +12,21 @@ Endpoints (all JSON; all but ``/healthz`` and the OpenAPI spec and docs need
 
 Requests pass a guard before anything is parsed: the API key is checked first (constant time,
 against SHA-256 digests of the keys), then the body size, from ``Content-Length`` and again by
-counting the bytes as they stream in. Every error is a JSON object ``{"error": message, ...}``;
-unexpected failures are logged here and answered with a bare ``{"error": "internal error"}``.
+counting the bytes as they stream in, and the time the body takes to arrive (``408`` when it is
+not whole within the body timeout, 30 s by default). Every error is a JSON object
+``{"error": message, ...}``; unexpected failures are logged here and answered with a bare
+``{"error": "internal error"}``.
 
 FastAPI and uvicorn are the ``server`` extra: ``pip install 'neardup[server]'``.
 """
 
-from neardup.server.app import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES, create_app, serve
+from neardup.server.app import (
+    DEFAULT_BODY_TIMEOUT_S,
+    DEFAULT_MAX_BATCH,
+    DEFAULT_MAX_BODY_BYTES,
+    create_app,
+    serve,
+)
 from neardup.server.guard import (
     PUBLIC_PATHS,
     ASGIApp,
@@ -33,6 +41,7 @@ from neardup.server.models import MAX_ID_LENGTH, MAX_QUERY_LIMIT
 
 __all__ = [
     "API_KEYS_ENV",
+    "DEFAULT_BODY_TIMEOUT_S",
     "DEFAULT_MAX_BATCH",
     "DEFAULT_MAX_BODY_BYTES",
     "MAX_ID_LENGTH",

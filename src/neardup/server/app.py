@@ -23,6 +23,8 @@ logger = logging.getLogger("neardup.server")
 
 DEFAULT_MAX_BODY_BYTES = 8 << 20
 DEFAULT_MAX_BATCH = 1000
+#: Seconds a request's whole body may take to arrive (408 and the connection closed after).
+DEFAULT_BODY_TIMEOUT_S = 30.0
 #: Queries of up to this many texts (about 1 ms each) run on the event loop: a hop to a worker
 #: thread and back costs more than that under load, in GIL hand-offs. Larger ones, and every
 #: write, run in worker threads.
@@ -51,6 +53,7 @@ def create_app(
     require_auth: bool = True,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_batch: int = DEFAULT_MAX_BATCH,
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S,
 ) -> "FastAPI":
     """Build the ASGI app serving the index at ``index_path`` (opened now, so a missing or
     foreign file fails here with :class:`~neardup.errors.InputError`).
@@ -58,6 +61,7 @@ def create_app(
     With ``api_keys`` every ``/v1/`` request needs one of them as a bearer token. Without keys,
     ``require_auth`` refuses to build the app (:class:`~neardup.errors.ConfigError`); pass
     ``require_auth=False`` to serve without authentication (loopback only, in :func:`serve`).
+    A request body must arrive whole within ``body_timeout_s`` seconds (else 408).
     """
     fastapi = _import_fastapi()
     from fastapi.concurrency import run_in_threadpool
@@ -86,6 +90,11 @@ def create_app(
     if max_body_bytes < 1 or max_batch < 1:
         raise ConfigError(
             f"max_body_bytes ({max_body_bytes}) and max_batch ({max_batch}) must be positive"
+        )
+    if not body_timeout_s > 0:
+        raise ConfigError(
+            f"the body timeout must be a positive number of seconds, not {body_timeout_s}",
+            remedy="pass --body-timeout SECONDS (default 30)",
         )
     ring = _KeyRing(keys)
     index = Index.open(index_path)
@@ -129,13 +138,14 @@ def create_app(
             401: "Missing or invalid API key",
             404: "No document with this id",
             409: "A document id is already in the index",
+            408: "Request body not received in time",
             413: "Request body too large",
             422: "The request does not match the schema",
             500: "Internal error",
         }
         return {c: {"model": Error, "description": text[c]} for c in (*codes, 500)}
 
-    common = (400, 401, 413, 422) if ring else (400, 413, 422)
+    common = (400, 401, 408, 413, 422) if ring else (400, 408, 413, 422)
     v1 = fastapi.APIRouter(prefix="/v1", dependencies=[fastapi.Depends(authorised)])
 
     @v1.post(
@@ -246,7 +256,9 @@ def create_app(
         status = 409 if isinstance(exc, DuplicateIdError) else 400
         return JSONResponse({"error": exc.message, "remedy": exc.remedy}, status)
 
-    app.add_middleware(_Guard, keys=ring, max_body_bytes=max_body_bytes)
+    app.add_middleware(
+        _Guard, keys=ring, max_body_bytes=max_body_bytes, body_timeout_s=body_timeout_s
+    )
     app.add_middleware(_CatchAll)  # added last = outermost of the two
     return app
 
@@ -260,6 +272,7 @@ def serve(
     require_auth: bool | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_batch: int = DEFAULT_MAX_BATCH,
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S,
     log_level: str = "info",
 ) -> None:
     """Serve the index with uvicorn until interrupted (one process; the index's own locking
@@ -279,6 +292,7 @@ def serve(
         require_auth=require_auth,
         max_body_bytes=max_body_bytes,
         max_batch=max_batch,
+        body_timeout_s=body_timeout_s,
     )
     if not api_keys:
         logger.warning("serving %s without authentication on %s:%s", index_path, host, port)

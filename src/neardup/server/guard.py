@@ -1,6 +1,7 @@
-"""The ASGI guard run before any parsing (API key, then body size) and the catch-all that
-turns unhandled exceptions into a bare logged 500."""
+"""The ASGI guard run before any parsing (API key, then body size and arrival time) and the
+catch-all that turns unhandled exceptions into a bare logged 500."""
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
@@ -39,13 +40,17 @@ async def _send_json(
 
 
 class _Guard:
-    """ASGI middleware: API key first, then the body size (declared and streamed), then the
-    app, which gets the already-read body replayed to it."""
+    """ASGI middleware: API key first, then the body size (declared and streamed) and the time
+    it takes to arrive (whole within ``body_timeout_s`` of the request, else 408 and the
+    connection is closed), then the app, which gets the already-read body replayed to it."""
 
-    def __init__(self, app: ASGIApp, *, keys: _KeyRing, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, keys: _KeyRing, max_body_bytes: int, body_timeout_s: float
+    ) -> None:
         self.app = app
         self.keys = keys
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,8 +86,22 @@ class _Guard:
                 return
         chunks: list[bytes] = []
         received = 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.body_timeout_s
         while True:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0.0))
+            except TimeoutError:
+                await _send_json(
+                    send,
+                    408,
+                    {
+                        "error": "request body not received in time: the whole body must "
+                        f"arrive within {self.body_timeout_s:g} s"
+                    },
+                    [(b"connection", b"close")],
+                )
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")

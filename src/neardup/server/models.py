@@ -22,9 +22,17 @@ def _unicode_ok(value: str) -> str:
 
 
 def _meta_ok(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Metadata must round-trip as strict JSON (no NaN or infinities) in valid Unicode."""
+    """Metadata must round-trip as strict JSON (no NaN or infinities) in valid Unicode, nested
+    at most :data:`~neardup.index.records.MAX_META_DEPTH` levels (the index's own check)."""
+    from neardup.errors import InputError
+    from neardup.index.records import check_meta
+
     if value is None:
         return None
+    try:
+        check_meta(value)
+    except InputError as exc:
+        raise ValueError(exc.detail) from None
     try:
         json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
     except (ValueError, UnicodeEncodeError) as exc:
@@ -37,6 +45,8 @@ def _meta_ok(value: dict[str, Any] | None) -> dict[str, Any] | None:
 def _models(max_batch: int) -> dict[str, Any]:
     """The request and response models; the batch limit is part of the schema (``maxItems``)."""
     from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+    from neardup.index.records import MAX_META_DEPTH
 
     Text = Annotated[str, AfterValidator(_unicode_ok)]
     DocId = Annotated[
@@ -53,7 +63,11 @@ def _models(max_batch: int) -> dict[str, Any]:
         model_config = ConfigDict(extra="forbid")
         id: DocId
         text: Text = Field(description="The document's text.")
-        meta: Meta = Field(default=None, description="Any JSON object, stored with the text.")
+        meta: Meta = Field(
+            default=None,
+            description=f"Any JSON object, stored with the text; at most {MAX_META_DEPTH} "
+            "objects and arrays inside each other.",
+        )
 
     class AddRequest(BaseModel):
         """A batch of documents, added in one transaction."""
