@@ -307,7 +307,8 @@ class HeldSignals:
     def __enter__(self) -> HeldSignals:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._hold)
+                if signal.getsignal(sig) is not None:  # None: set outside Python, left alone
+                    self._previous[sig] = signal.signal(sig, self._hold)
         return self
 
     def _hold(self, signum: int, _frame: Any) -> None:
