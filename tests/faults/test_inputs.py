@@ -333,6 +333,17 @@ def test_jsonl_byte_order_mark_split_from_its_line_by_a_tiny_first_read(tmp_path
     assert read_ids(path, batch_size=1) == ["n0", "n1"]
 
 
+def test_byte_order_mark_is_dropped_where_raw_batches_are_parsed() -> None:
+    """The Spark reader hands over raw lines and files as they are; parsing drops the mark."""
+    from neardup.io.sources import RawBatch
+
+    line = jsonl_bytes(DOCS[:1]).rstrip(b"\n")
+    parsed = parse_batch(RawBatch("s.jsonl", "jsonl", [(1, BOM + line)]), FieldSpec())
+    assert (parsed.errors, parsed.ids, parsed.lines) == ([], ["n0"], [1])
+    parsed = parse_batch(RawBatch("docs", "txt", [("a.txt", BOM + b"hello")]), FieldSpec())
+    assert parsed.texts == ["hello"]
+
+
 def test_txt_file_with_byte_order_mark_has_no_mark_in_its_text(tmp_path) -> None:
     folder = tmp_path / "docs"
     folder.mkdir()

@@ -7,7 +7,10 @@ time, never the corpus.
 
 Formats are chosen by file name: ``.jsonl`` / ``.ndjson`` / ``.json`` (optionally ``.gz`` or
 ``.zst``), ``.parquet``, ``.csv`` (optionally ``.gz`` / ``.zst``), or a directory, read as one
-document per ``.txt`` file with the path relative to the directory as id.
+document per ``.txt`` file with the path relative to the directory as id. A directory of data
+files (shards such as ``part-0000.jsonl``) is opened by :func:`open_sources` as one source per
+file. Nothing is read short: a compressed stream that ends early, a corrupt Parquet file or a
+CSV quote that is never closed is an :class:`InputError`, not a shorter corpus.
 """
 
 from __future__ import annotations
@@ -94,8 +97,8 @@ def format_of(path: Path) -> str:
         raise InputError(
             "cannot tell the format from the file name",
             path=str(path),
-            remedy="name it .jsonl, .jsonl.gz, .jsonl.zst, .parquet or .csv, or pass a directory "
-            "of .txt files",
+            remedy="name it .jsonl, .jsonl.gz, .jsonl.zst, .parquet or .csv, or pass a folder of "
+            "such files or of .txt files",
         )
     return fmt
 
@@ -271,7 +274,8 @@ class Source:
             raise InputError(
                 "no such file or directory",
                 path=str(self.path),
-                remedy="check the path; inputs are JSONL, Parquet, CSV files or folders of .txt",
+                remedy="check the path; inputs are JSONL, Parquet or CSV files, folders of such "
+                "files, or folders of .txt files",
             )
         self.format = format_of(self.path)
         self.name = str(path)
@@ -689,9 +693,13 @@ def record_id(record: dict[str, Any], spec: FieldSpec, source: str, line: Any) -
 
 
 def jsonl_lines(raw: RawBatch) -> Iterator[tuple[int, bytes]]:
-    """``(line number, line)`` of the non-blank lines of a JSONL raw batch."""
+    """``(line number, line)`` of the non-blank lines of a JSONL raw batch; a UTF-8 byte order
+    mark in front of line 1 is dropped (the local reader drops it already; the Spark reader
+    hands lines over as they are)."""
     for first, block in raw.items:
         for k, line in enumerate(block.split(b"\n")):
+            if first + k == 1 and line.startswith(codecs.BOM_UTF8):
+                line = line[len(codecs.BOM_UTF8) :]
             if line.strip():
                 yield first + k, line
 
@@ -703,6 +711,8 @@ def parse_batch(raw: RawBatch, spec: FieldSpec) -> ParsedBatch:
     for line, payload in items:
         try:
             if raw.kind == "txt":
+                if payload.startswith(codecs.BOM_UTF8):
+                    payload = payload[len(codecs.BOM_UTF8) :]
                 try:
                     text = payload.decode("utf-8")
                 except UnicodeDecodeError:
