@@ -274,3 +274,41 @@ def test_body_timeout_on_the_command_line(tmp_path: Path, cli) -> None:
     ]
     with pytest.raises(neardup.ConfigError):
         create_app(tmp_path / "none.db", api_keys=None, require_auth=False, body_timeout_s=-1)
+
+
+def test_a_full_disk_under_the_service_is_503_and_reads_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from neardup.index import core as index_core
+    from neardup.index import store
+
+    db = tmp_path / "i.db"
+    with Index.create(db) as idx:
+        idx.add([("first", TEXT)])
+    real = store.connect
+
+    def full(path: Path) -> sqlite3.Connection:
+        conn = real(path)
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages + 2}")
+        return conn
+
+    monkeypatch.setattr(index_core, "connect", full)
+    docs = [{"id": f"d{k}", "text": f"{TEXT} {k} " + "word " * 2000} for k in range(20)]
+    with (
+        serving(db) as (host, port),
+        httpx.Client(base_url=f"http://{host}:{port}", timeout=60) as client,
+        caplog.at_level("ERROR", logger="neardup.server"),
+    ):
+        response = client.post("/v1/documents", json={"documents": docs})
+        assert response.status_code == 503
+        assert response.json() == {
+            "error": "the index cannot be written now (the server's disk is full, read-only or "
+            "failing); nothing of this request was stored",
+            "remedy": "retry later; the server's log says more",
+        }
+        assert client.get("/v1/stats").json()["documents"] == 1
+        assert client.post("/v1/query", json={"texts": [TEXT]}).json() == {
+            "results": [{"matches": [{"id": "first", "similarity": 1.0, "reason": "exact"}]}]
+        }
+    assert f"cannot add to index {db}: the disk is full" in caplog.text

@@ -11,7 +11,13 @@ from collections.abc import Collection
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
-from neardup.errors import ConfigError, DependencyError, DuplicateIdError, NeardupError
+from neardup.errors import (
+    ConfigError,
+    DependencyError,
+    DuplicateIdError,
+    NeardupError,
+    OutputError,
+)
 from neardup.server.guard import _CatchAll, _Guard
 from neardup.server.keys import API_KEYS_ENV, _KeyRing, is_loopback
 from neardup.server.models import _models
@@ -142,6 +148,7 @@ def create_app(
             413: "Request body too large",
             422: "The request does not match the schema",
             500: "Internal error",
+            503: "The index cannot be written now (full or read-only disk)",
         }
         return {c: {"model": Error, "description": text[c]} for c in (*codes, 500)}
 
@@ -151,7 +158,7 @@ def create_app(
     @v1.post(
         "/documents",
         response_model=m["AddResponse"],
-        responses=errors(*common, 409),
+        responses=errors(*common, 409, 503),
         summary="Add documents",
     )
     def add_documents(request: AddRequest) -> dict[str, Any]:
@@ -192,7 +199,7 @@ def create_app(
     @v1.delete(
         "/documents/{doc_id:path}",
         response_model=m["RemoveResponse"],
-        responses=errors(*common, 404),
+        responses=errors(*common, 404, 503),
         summary="Remove a document",
     )
     def remove_document(doc_id: str) -> dict[str, int]:
@@ -253,6 +260,16 @@ def create_app(
 
     @app.exception_handler(NeardupError)
     async def neardup_error(_request: Any, exc: NeardupError) -> JSONResponse:
+        if isinstance(exc, OutputError):  # the server's disk, not the request: logged here
+            logger.error("%s (%s)", exc.message, exc.remedy)
+            return JSONResponse(
+                {
+                    "error": "the index cannot be written now (the server's disk is full, "
+                    "read-only or failing); nothing of this request was stored",
+                    "remedy": "retry later; the server's log says more",
+                },
+                503,
+            )
         status = 409 if isinstance(exc, DuplicateIdError) else 400
         return JSONResponse({"error": exc.message, "remedy": exc.remedy}, status)
 
