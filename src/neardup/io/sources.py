@@ -141,9 +141,12 @@ class _ZstdReader(io.RawIOBase):
 
     Unlike zstandard's stream reader, it knows where each frame ends: input that stops inside a
     frame (a truncated download, a file cut at a block boundary) or that is not zstd raises
-    :class:`InputError` instead of reading as a shorter file."""
+    :class:`InputError` instead of reading as a shorter file. Input is fed in small pieces so
+    that highly compressed data (zstd reaches ratios above 30,000) cannot fill the memory."""
 
-    _CHUNK = 1 << 16  # compressed bytes per read; a block decompresses to at most 128 KiB
+    _CHUNK = 1 << 16  # compressed bytes read at a time
+    _PIECE = 1 << 10  # compressed bytes decompressed at a time (at most ~32 MiB out)
+    _OUT = 1 << 20  # decompressed bytes to gather before handing them out
 
     def __init__(self, raw: _CountingReader, name: str) -> None:
         import zstandard
@@ -153,6 +156,7 @@ class _ZstdReader(io.RawIOBase):
         self._dctx = zstandard.ZstdDecompressor()
         self._error = zstandard.ZstdError
         self._frame: Any = None  # decompressor of the frame being read, None between frames
+        self._input = b""  # compressed bytes read but not decompressed yet
         self._pending = memoryview(b"")
         self._done = False
         self._any = False  # whether the stream held at least one frame
@@ -169,28 +173,35 @@ class _ZstdReader(io.RawIOBase):
         return n
 
     def _fill(self) -> None:
-        data = self.raw.read(self._CHUNK)
-        if not data:
-            self._done = True
-            if self._frame is not None or not self._any:
-                what = "ends inside a frame" if self._any else "is empty"
-                raise _broken_stream("zstd", self.name, f"the stream {what}")
-            return
-        out = []
+        if not self._input:
+            self._input = self.raw.read(self._CHUNK)
+            if not self._input:
+                self._done = True
+                if self._frame is not None or not self._any:
+                    what = "ends inside a frame" if self._any else "is empty"
+                    raise _broken_stream("zstd", self.name, f"the stream {what}")
+                return
+        out: list[bytes] = []
+        size = 0
+        pos = 0
+        data = self._input
         try:
-            while data:
+            while pos < len(data) and size < self._OUT:
                 if self._frame is None:
                     self._frame = self._dctx.decompressobj()
                     self._any = True
-                out.append(self._frame.decompress(data))
-                if self._frame.eof:
-                    data = self._frame.unused_data
+                piece = data[pos : pos + self._PIECE]
+                pos += len(piece)
+                chunk = self._frame.decompress(piece)
+                out.append(chunk)
+                size += len(chunk)
+                if self._frame.eof:  # the frame ended inside the piece: the rest is the next
+                    pos -= len(self._frame.unused_data)
                     self._frame = None
-                else:
-                    data = b""
         except self._error as exc:
             self._done = True
             raise _broken_stream("zstd", self.name, str(exc)) from exc
+        self._input = data[pos:]
         self._pending = memoryview(b"".join(out))
 
     def close(self) -> None:
@@ -215,7 +226,7 @@ class _GzipReader(io.RawIOBase):
             n = self._gz.readinto(b)
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise _broken_stream("gzip", self.name, str(exc)) from exc
-        if not n and self.raw.consumed == 0:
+        if not n and len(b) and self.raw.consumed == 0:
             raise _broken_stream("gzip", self.name, "the file is empty")
         return n
 
