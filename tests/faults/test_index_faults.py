@@ -365,3 +365,33 @@ def test_skip_existing_in_one_add_and_on_the_command_line(tmp_path: Path, cli) -
     )
     kept = (tmp_path / "out" / "kept.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(x)["id"] for x in kept] == ["c"]
+
+
+@pytest.mark.parametrize(("before", "committed"), [(0, 0), (10, 8)])
+def test_an_interrupt_while_reading_inputs_counts_whole_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, before: int, committed: int
+) -> None:
+    from neardup.api import ingest
+
+    def interrupted(_inputs: object, _cfg: object) -> Iterator[dict[str, str]]:
+        for k in range(before):
+            yield {"id": f"d{k}", "text": _article(k)}
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ingest, "iter_documents", interrupted)
+    db, out = tmp_path / "i.db", tmp_path / "out"
+    with Index.create(db) as idx:
+        with pytest.raises(ingest.IndexAddInterrupted) as caught:
+            neardup.index_add(idx, "x.jsonl", config=neardup.DedupConfig(batch_size=4), output=out)
+        assert len(idx) == committed
+    assert caught.value.committed == committed
+    assert str(caught.value) == (
+        (
+            f"interrupted after committing {committed} documents to {db} (batches are atomic); "
+            "re-run with --skip-existing to add the rest"
+            if committed
+            else f"interrupted; no documents were added to {db}"
+        )
+        + f"; nothing was written to {out}"
+    )
+    assert not (out / "kept.jsonl").exists()

@@ -19,15 +19,22 @@ class IndexAddInterrupted(KeyboardInterrupt):
 
     A :class:`KeyboardInterrupt`, so callers that catch one keep working; it also says what
     stayed in the index: ``committed`` documents stored by the batches that were committed
-    (each batch is one transaction) into the index at ``path``."""
+    (each batch is one transaction) into the index at ``path``; nothing was written to
+    ``output``, if one was given."""
 
-    def __init__(self, path: str, committed: int) -> None:
+    def __init__(self, path: str, committed: int, output: str | None = None) -> None:
         self.path = path
         self.committed = committed
-        message = (
-            f"interrupted after committing {committed:,} documents to {path} (batches are "
-            "atomic); re-run with --skip-existing to add the rest"
-        )
+        self.output = output
+        if committed:
+            message = (
+                f"interrupted after committing {committed:,} documents to {path} (batches are "
+                "atomic); re-run with --skip-existing to add the rest"
+            )
+        else:
+            message = f"interrupted; no documents were added to {path}"
+        if output is not None:
+            message += f"; nothing was written to {output}"
         super().__init__(message)
         self.neardup_message = message  # what a command line that reports interrupts prints
 
@@ -141,7 +148,8 @@ def index_add(
             results.extend(exc.results)
         committed = sum(r.added for r in results)
         if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, IndexAddInterrupted):
-            raise IndexAddInterrupted(str(index.path), committed) from exc
+            where = None if output is None else str(output)
+            raise IndexAddInterrupted(str(index.path), committed, where) from exc
         if isinstance(exc, OutputError) and results:
             raise OutputError(
                 f"{exc.message}; {committed:,} documents of this add were committed before "

@@ -39,7 +39,8 @@ def index_create(path: Path, **options: Any) -> None:
 @click.option(
     "--skip-existing",
     is_flag=True,
-    help="Skip documents whose id is already stored (resumes an interrupted add).",
+    help="Skip documents whose id is already stored (resumes an interrupted add); skipped "
+    "documents are written to neither -o output.",
 )
 @click.option(
     "-o",
