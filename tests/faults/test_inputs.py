@@ -587,3 +587,27 @@ def test_parquet_output_field_missing_from_later_records_is_null(tmp_path) -> No
     rows = pq.read_table(path).to_pylist()
     assert rows[-1] == {"id": "last", "meta": None}
     assert len(rows) == 4097
+
+
+def test_parquet_output_keeps_fields_the_first_record_lacks(tmp_path) -> None:
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "kept.parquet"
+    write_sink_records(path, [{"id": "a"}, {"id": "b", "meta": "m"}, {"meta": "n", "id": "c"}])
+    assert pq.read_table(path).to_pylist() == [
+        {"id": "a", "meta": None},
+        {"id": "b", "meta": "m"},
+        {"id": "c", "meta": "n"},
+    ]
+
+
+def test_parquet_output_nested_values_that_cannot_share_a_type_are_named(tmp_path) -> None:
+    from neardup.errors import OutputError
+
+    path = tmp_path / "kept.parquet"
+    with pytest.raises(OutputError) as info:
+        write_sink_records(path, [{"id": "a", "meta": [1]}, {"id": "b", "meta": ["x"]}])
+    assert info.value.message.startswith(
+        f"{path}: the values of field 'meta' cannot be stored in one Parquet column (the types "
+        "inside its list values differ: "
+    )

@@ -214,41 +214,37 @@ class Sink:
         )
 
     def _flush_parquet(self) -> None:
+        """Write the buffered records as one table. Its columns are the fields of all of them,
+        in order of first appearance (``pa.Table.from_pylist`` would keep only the first
+        record's fields and drop the others)."""
         if not self._pq_rows:
             return
         import pyarrow as pa
 
         rows, self._pq_rows = self._pq_rows, []
-        try:
-            table = pa.Table.from_pylist(rows)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise self._rows_error(rows) or OutputError(
-                f"{self.path}: records cannot be stored as Parquet ({exc})",
-                remedy="write JSONL with --output-format jsonl",
-            ) from exc
-        self._write_table(table)
-
-    def _rows_error(self, rows: list[dict[str, Any]]) -> OutputError | None:
-        """The first field whose values Arrow cannot put in one column, named with the JSON
-        types of two of its values."""
-        import pyarrow as pa
-
-        for name in dict.fromkeys(k for r in rows for k in r):
+        names = list(dict.fromkeys(k for r in rows for k in r))
+        arrays = []
+        for name in names:
             values = [r.get(name) for r in rows]
             try:
-                pa.array(values)
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
-                kinds = list(dict.fromkeys(_json_type(v) for v in values if v is not None))
-                if len(kinds) > 1:
-                    return self._type_error(name, kinds[0], kinds[1])
-                inside = kinds[0] if kinds else "null"
-                return OutputError(
-                    f"{self.path}: the values of field '{name}' cannot be stored in one "
-                    f"Parquet column (the types inside its {inside} values differ)",
-                    remedy="write JSONL with --output-format jsonl, or give the field one type "
-                    "in every record",
-                )
-        return None
+                arrays.append(pa.array(values))
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+                raise self._values_error(name, values, exc) from exc
+        self._write_table(pa.Table.from_arrays(arrays, names=names))
+
+    def _values_error(self, name: str, values: list[Any], exc: Exception) -> OutputError:
+        """A field whose values Arrow cannot put in one column, named with the JSON types of
+        two of its values."""
+        kinds = list(dict.fromkeys(_json_type(v) for v in values if v is not None))
+        if len(kinds) > 1:
+            return self._type_error(name, kinds[0], kinds[1])
+        inside = kinds[0] if kinds else "null"
+        return OutputError(
+            f"{self.path}: the values of field '{name}' cannot be stored in one Parquet column "
+            f"(the types inside its {inside} values differ: {exc})",
+            remedy="write JSONL with --output-format jsonl, or give the field one type in every "
+            "record",
+        )
 
     # -- finishing ----------------------------------------------------------------------------
     def close(self) -> None:
