@@ -76,7 +76,9 @@ class SparkExecutor:
     ``master``: a Spark master URL (``local[4]``, ``spark://host:7077``, ``yarn``) for a new
     session; None means ``spark-submit``'s setting or ``local[*]``. A session already active in
     the process (spark-submit, a notebook) is always used and left running. ``partitions``:
-    shuffle partitions (default: Spark's ``spark.sql.shuffle.partitions``). ``conf``: extra
+    shuffle partitions of every grouping shuffle, fixed (default: Spark's
+    ``spark.sql.shuffle.partitions``, which adaptive query execution, on by default, coalesces
+    into partitions of a useful size; stages see whole groups either way). ``conf``: extra
     Spark settings. ``session``: use this SparkSession instead of starting one (it is left
     running). ``collect_edges``: largest edge table solved on the driver. ``split_bytes``:
     largest input split while the inputs are read (Spark's ``spark.sql.files.maxPartitionBytes``,
@@ -96,6 +98,7 @@ class SparkExecutor:
     ) -> None:
         self.master = master
         self.partitions = partitions
+        self.fixed_partitions = partitions is not None
         self.conf = dict(conf or {})
         self.spark = session
         self._owned = False
@@ -129,7 +132,6 @@ class SparkExecutor:
                     "spark.sql.execution.arrow.maxRecordsPerBatch": "2048",
                     "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
                     "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
-                    "spark.sql.adaptive.enabled": "false",
                     **local_driver_address(self.master, self.conf, os.environ),
                     **self.conf,
                 }
@@ -210,7 +212,11 @@ class SparkExecutor:
         self, df: Any, keys: list[str], order: list[str], fn: Any, schema: pa.Schema, *args: Any
     ) -> Any:
         """``fn`` over partitions holding whole groups of ``keys``, sorted by ``order``."""
-        parted = df.repartition(self.partitions, *keys).sortWithinPartitions(*order)
+        if self.fixed_partitions:
+            parted = df.repartition(self.partitions, *keys)
+        else:  # Spark's default count, coalesced by adaptive execution where that is on
+            parted = df.repartition(*keys)
+        parted = parted.sortWithinPartitions(*order)
         return self.map(parted, fn, schema, *args)
 
     @contextlib.contextmanager
@@ -305,7 +311,7 @@ class SparkExecutor:
         ranged = (
             df.select(column)
             .dropDuplicates()
-            .repartitionByRange(self.partitions, column)
+            .repartitionByRange(*([self.partitions] if self.fixed_partitions else []), column)
             .sortWithinPartitions(column)
             .withColumn("pid", spark_partition_id())
             .persist(StorageLevel.MEMORY_AND_DISK)
