@@ -10,7 +10,18 @@ from pathlib import Path
 from typing import Any
 
 from neardup.config import DedupConfig
-from neardup.errors import OutputError
+from neardup.errors import OutputError, output_error
+from neardup.io.commit import (
+    MARKER,
+    HeldSignals,
+    check_inputs_outside,
+    fault_point,
+    fsync_dir,
+    locked_output,
+    remove_marker,
+    remove_stale_results,
+    write_marker,
+)
 from neardup.io.sources import FieldSpec, open_sources
 
 
@@ -20,20 +31,28 @@ class IndexAddInterrupted(KeyboardInterrupt):
     A :class:`KeyboardInterrupt`, so callers that catch one keep working; it also says what
     stayed in the index: ``committed`` documents stored by the batches that were committed
     (each batch is one transaction) into the index at ``path``; nothing was written to
-    ``output``, if one was given."""
+    ``output``, if one was given, unless the interrupt came while the results were committed
+    there (``written``: the add had finished)."""
 
-    def __init__(self, path: str, committed: int, output: str | None = None) -> None:
+    def __init__(
+        self, path: str, committed: int, output: str | None = None, written: bool = False
+    ) -> None:
         self.path = path
         self.committed = committed
         self.output = output
-        if committed:
+        if written:  # the interrupt came while the results were committed: the add finished
+            message = (
+                f"interrupted after the add finished: {committed:,} documents were added to "
+                f"{path} and the results were written to {output}"
+            )
+        elif committed:
             message = (
                 f"interrupted after committing {committed:,} documents to {path} (batches are "
                 "atomic); re-run with --skip-existing to add the rest"
             )
         else:
             message = f"interrupted; no documents were added to {path}"
-        if output is not None:
+        if output is not None and not written:
             message += f"; nothing was written to {output}"
         super().__init__(message)
         self.neardup_message = message  # what a command line that reports interrupts prints
@@ -75,7 +94,9 @@ def index_add(
 
     Returns counts and every result; with ``output``, also writes ``kept.jsonl`` (documents
     added as new), ``removed.jsonl`` (duplicates, with ``kept_id``, ``similarity``, ``reason``)
-    and ``stats.json``, as ``dedup`` does, so the two compose. ``progress``: a bar of documents
+    and ``stats.json``, as ``dedup`` does, so the two compose: the folder is locked for the add,
+    ``stats.json`` is removed before the new files are renamed in and written last, and inputs
+    inside the folder are refused (see :mod:`neardup.io.commit`). ``progress``: a bar of documents
     on stderr (default: when stderr is a terminal).
 
     ``skip_existing``: documents whose id the index already holds are skipped (counted in
@@ -84,21 +105,42 @@ def index_add(
     in the index: the interrupt is raised as :class:`IndexAddInterrupted`, which says how many
     documents were committed; a storage failure as :class:`~neardup.errors.OutputError` that
     says the same."""
-    from neardup.index import CommittedInterrupt
-    from neardup.io.sinks import open_sink, write_json_atomic
-
     cfg = config or DedupConfig()
+    if output is None:
+        return _add(index, inputs, None, cfg, add_duplicates, progress, skip_existing)
+    out = Path(output)
+    paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
+    folders = [p for p in paths if "://" not in str(p) and Path(p).is_dir()]
+    # the inputs as given, and the files of input folders (an output folder inside one)
+    check_inputs_outside([*paths, *(s.name for s in open_sources(folders))], out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create output folder {out}: {exc.strerror}",
+            remedy="choose a writable location with --output",
+        ) from exc
+    with locked_output(out):
+        return _add(index, inputs, out, cfg, add_duplicates, progress, skip_existing)
+
+
+def _add(
+    index: Any,
+    inputs: Any,
+    out: Path | None,
+    cfg: DedupConfig,
+    add_duplicates: bool,
+    progress: bool | None,
+    skip_existing: bool,
+) -> dict[str, Any]:
+    """The add proper, with the output folder (if any) locked: add, write, commit."""
+    from neardup.index import CommittedInterrupt
+    from neardup.io.sinks import open_sink
+
     t0 = time.perf_counter()
     sinks = None
-    if output is not None:
-        out = Path(output)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(
-                f"cannot create output folder {out}: {exc.strerror}",
-                remedy="choose a writable location with --output",
-            ) from exc
+    state = ["previous"]  # what ``out`` holds: see :class:`neardup.io.artifacts.OutputSet`
+    if out is not None:
         sinks = (open_sink(out / "kept.jsonl", "jsonl"), open_sink(out / "removed.jsonl", "jsonl"))
     results: list[Any] = []
     pending: deque[list[dict[str, Any]]] = deque()  # batches read, results not yet back
@@ -135,11 +177,8 @@ def index_add(
             "seconds": round(time.perf_counter() - t0, 3),
             "index": index.stats(),
         }
-        if sinks is not None:
-            for s in sinks:
-                s.close()
-                s.commit()
-            write_json_atomic(Path(output) / "stats.json", summary)
+        if out is not None and sinks is not None:
+            _commit(out, sinks, summary, state)
     except BaseException as exc:
         if sinks is not None:
             for s in sinks:
@@ -148,8 +187,15 @@ def index_add(
             results.extend(exc.results)
         committed = sum(r.added for r in results)
         if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, IndexAddInterrupted):
-            where = None if output is None else str(output)
-            raise IndexAddInterrupted(str(index.path), committed, where) from exc
+            where = None if out is None else str(out)
+            written = state[0] == "committed"
+            raise IndexAddInterrupted(str(index.path), committed, where, written) from exc
+        if isinstance(exc, OutputError) and state[0] != "previous":
+            raise OutputError(
+                f"{exc.message}; the add itself finished: {committed:,} documents were added to "
+                f"{index.path}",
+                remedy=exc.remedy,
+            ) from exc
         if isinstance(exc, OutputError) and results:
             raise OutputError(
                 f"{exc.message}; {committed:,} documents of this add were committed before "
@@ -161,6 +207,34 @@ def index_add(
         if bar is not None:
             bar.close()
     return {**summary, "results": [r.to_dict() for r in results]}
+
+
+def _commit(out: Path, sinks: tuple[Any, Any], summary: dict[str, Any], state: list[str]) -> None:
+    """Commit ``kept.jsonl`` and ``removed.jsonl`` as ``dedup`` commits its results (see
+    :mod:`neardup.io.commit`): the old ``stats.json`` first removed, the new one written last.
+    ``state[0]`` follows what ``out`` holds: ``"previous"``, ``"none"``, ``"committed"``."""
+    try:
+        for s in sinks:
+            s.close()
+        fault_point("before-commit")
+        with HeldSignals(after=f"interrupted after the results were written to {out}"):
+            state[0] = "none"
+            remove_marker(out)
+            remove_stale_results(out, [s.path.name for s in sinks])
+            paths: dict[str, str] = {}
+            for key, sink in zip(("kept", "removed"), sinks, strict=True):
+                paths[key] = str(sink.commit())
+                fault_point(f"renamed-{key}")
+            fsync_dir(out)
+            write_marker(out, {**summary, "outputs": {**paths, "stats": str(out / MARKER)}})
+            state[0] = "committed"
+    except OSError as exc:
+        if state[0] == "previous":
+            now = f"{out} was not changed"
+        else:
+            now = f"{out} holds no complete result now: its stats.json was removed"
+        where = exc.filename if exc.filename is not None else out
+        raise output_error(exc, where, state=now) from exc
 
 
 def _bar(enabled: bool | None) -> Any:
