@@ -14,9 +14,11 @@ of the run it describes. A run keeps that true with this protocol:
 3. **Write.** Every result is written under a temporary name in ``OUT``.
 4. **Commit.** Remove the old ``stats.json`` (and fsync the folder); remove the result files of
    an earlier run that this run does not produce (``kept.parquet`` when this run writes
-   ``kept.jsonl``, Spark's ``kept/`` folders of part files after a local run, and the reverse);
-   rename every new file into place; write ``stats.json`` last (temporary file, fsync, rename,
-   fsync of the folder).
+   ``kept.jsonl``, Spark's ``kept/`` folders of part files after a local run, and the reverse)
+   and the HTML reports in the folder (files whose title is ``neardup report``: they describe
+   the earlier run; a run with ``--report`` there writes its own after the commit); rename every
+   new file into place; write ``stats.json`` last (temporary file, fsync, rename, fsync of the
+   folder).
 
 A crash at any point leaves either no ``stats.json`` or a complete result. SIGINT and SIGTERM
 are held during step 4 (it takes milliseconds) so that an interrupted run either changed
@@ -56,6 +58,7 @@ MARKER = "stats.json"
 RESULT_STEMS = ("kept", "removed")
 RESULT_EXTENSIONS = ("jsonl", "jsonl.gz", "jsonl.zst", "csv", "parquet")
 RESULT_FOLDERS = ("kept", "removed", "clusters")  # written by the Spark executor
+REPORT_TITLE = b"<title>neardup report"  # how an HTML report (neardup.report.html) begins
 WORK_PREFIX = ".neardup-work-"
 STAGING_PREFIX = ".neardup-staging-"
 _TMP_NAME = re.compile(r"^\.(?P<target>.+)\.tmp-(?P<pid>\d+)$")
@@ -204,7 +207,7 @@ def remove_leftovers(folder: Path) -> tuple[int, int]:
             pass
         elif tmp and tmp["target"] in ours and int(tmp["pid"]) != os.getpid():
             if _pid_alive(int(tmp["pid"])):
-                continue  # a live process that writes without the lock (index add --output)
+                continue  # a live process (another host's, or one that writes without the lock)
         else:
             continue
         with contextlib.suppress(OSError):
@@ -257,8 +260,12 @@ def remove_marker(folder: Path) -> None:
 
 def remove_stale_results(folder: Path, produced: Iterable[str]) -> None:
     """Remove the results of an earlier run that this run does not produce: result files of
-    other formats, and Spark's result folders (when they hold only part files)."""
+    other formats, Spark's result folders (when they hold only part files) and HTML reports."""
     keep = set(produced)
+    for path in sorted(folder.glob("*.html")):
+        if _is_report(path):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
     for name in sorted(result_names() - keep - {MARKER}):
         with contextlib.suppress(FileNotFoundError):
             (folder / name).unlink()
@@ -269,6 +276,17 @@ def remove_stale_results(folder: Path, produced: Iterable[str]) -> None:
         if all(_is_part_file(p.name) for p in path.iterdir()):
             shutil.rmtree(path)
     fault_point("before-rename")
+
+
+def _is_report(path: Path) -> bool:
+    """Whether ``path`` is an HTML report neardup wrote (its title, near the start, says so)."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as fh:
+            return REPORT_TITLE in fh.read(4096)
+    except OSError:
+        return False
 
 
 def _is_part_file(name: str) -> bool:
