@@ -84,6 +84,15 @@ def test_debug_is_listed_in_help(cli) -> None:
     assert "  --debug     Print the traceback of an error (also NEARDUP_DEBUG=1).\n" in out
 
 
+def test_exit_codes_are_listed_in_help(cli) -> None:
+    code, out, _ = cli("--help")
+    assert code == 0
+    assert " ".join(out.split("Exit codes: ")[1].split("\n\n")[0].split()) == (
+        "0 done, 2 bad parameters, 3 bad input, 4 output problem (full disk, read-only or locked "
+        "output folder), 130 interrupted, 1 internal error (a bug; --debug shows where)."
+    )
+
+
 @pytest.mark.parametrize(
     ("number", "remedy"),
     [

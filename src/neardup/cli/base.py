@@ -17,7 +17,10 @@ def emit_json(obj: Any) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="neardup")
 def cli() -> None:
-    """Find, explain and remove exact and near-duplicate documents in text corpora."""
+    """Find, explain and remove exact and near-duplicate documents in text corpora.
+
+    Exit codes: 0 done, 2 bad parameters, 3 bad input, 4 output problem (full disk, read-only or
+    locked output folder), 130 interrupted, 1 internal error (a bug; --debug shows where)."""
 
 
 def fingerprint_options(fn: Any) -> Any:

@@ -46,7 +46,8 @@ def index_create(path: Path, **options: Any) -> None:
     "-o",
     "--output",
     type=click.Path(path_type=Path),
-    help="Also write kept.jsonl (new), removed.jsonl (duplicates) and stats.json.",
+    help="Also write kept.jsonl (new), removed.jsonl (duplicates) and stats.json into this "
+    "folder, as dedup does (locked for the add, stats.json last).",
 )
 @click.option("--text-field", help="Field holding the text.  [default: text]")
 @click.option("--id-field", help="Field holding the id.  [default: id]")
@@ -64,8 +65,10 @@ def index_add_cmd(
     **options: Any,
 ) -> None:
     """Add the documents of INPUTS to the index at PATH; report, for each, new or duplicate of
-    an id with the similarity and reason. Each batch is one transaction: an interrupted add
-    keeps the batches it committed, and --skip-existing resumes it."""
+    an id with the similarity and reason.
+
+    Each batch is one transaction: an interrupted add keeps the batches it committed and says
+    how many; the same command with --skip-existing resumes it."""
     from neardup.api import index_add
     from neardup.api.ingest import IndexAddInterrupted
     from neardup.index import Index
@@ -207,7 +210,8 @@ def index_stats(path: Path) -> None:
     type=float,
     default=30.0,
     show_default=True,
-    help="Seconds a request body may take to arrive (408 and the connection closed after).",
+    help="Seconds a request body may take to arrive; a slower one gets 408 and its connection "
+    "is closed.",
 )
 def serve_cmd(
     path: Path,

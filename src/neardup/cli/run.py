@@ -19,7 +19,13 @@ from neardup.report.explain import format_explanation
 
 @cli.command("dedup")
 @click.argument("inputs", nargs=-1, type=click.Path())
-@click.option("-o", "--output", type=click.Path(), help="Folder (or Spark URI) for the results.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(),
+    help="Folder (or Spark URI) for the results; a local folder is locked for the run, and inputs "
+    "inside it are refused.",
+)
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML config file.")
 @click.option("--text-field", help="Field holding the text.  [default: text]")
 @click.option("--id-field", help="Field holding the id (generated when absent).  [default: id]")
@@ -66,7 +72,8 @@ from neardup.report.explain import format_explanation
 @click.option(
     "--report",
     type=click.Path(path_type=Path),
-    help="Also write a self-contained HTML report (summary, S-curve, clusters with diffs).",
+    help="Also write a self-contained HTML report (summary, S-curve, clusters with diffs); local "
+    "runs only (the next run into the output folder removes a report left there).",
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bars on stderr.")
 @click.option(
@@ -103,10 +110,12 @@ def dedup_cmd(
     spark_conf: tuple[str, ...],
     **options: Any,
 ) -> None:
-    """Deduplicate INPUTS (JSONL[.gz|.zst], Parquet, CSV files or folders of .txt files).
+    """Deduplicate INPUTS: JSONL[.gz|.zst], Parquet or CSV files, folders of such files (shards;
+    names starting with . or _ skipped) or folders of .txt files.
 
     Writes OUTPUT/kept.<fmt>, OUTPUT/removed.<fmt> (with kept_id, cluster_id, similarity,
-    reason), OUTPUT/clusters.jsonl and OUTPUT/stats.json.
+    reason), OUTPUT/clusters.jsonl and, last, OUTPUT/stats.json: a folder with stats.json holds
+    a complete result.
     """
     base = DedupConfig.from_toml(config_file) if config_file else DedupConfig()
     changes = {k: v for k, v in options.items() if v is not None}
