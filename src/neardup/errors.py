@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 from collections.abc import Callable, Iterator
+from typing import Any
 
 
 class NeardupError(Exception):
@@ -22,7 +23,8 @@ class NeardupError(Exception):
         self.remedy = remedy
         super().__init__(f"{message}\n  -> {remedy}" if remedy else message)
 
-    def __reduce__(self):  # keep every attribute when errors cross process boundaries
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keep every attribute when errors cross process boundaries
         return (_rebuild, (type(self), self.args, self.__dict__))
 
 
@@ -85,7 +87,7 @@ class DependencyError(NeardupError, ImportError):
     exit_code = 5
 
 
-def _rebuild(cls: type[NeardupError], args: tuple, state: dict) -> NeardupError:
+def _rebuild(cls: type[NeardupError], args: tuple[Any, ...], state: dict[str, Any]) -> NeardupError:
     err = Exception.__new__(cls)
     err.args = args
     err.__dict__.update(state)
@@ -117,12 +119,12 @@ def os_error_remedy(exc: OSError) -> str:
 
 def output_error(
     exc: OSError, where: object, *, doing: str = "cannot write", state: str | None = None
-) -> OutputError:
+) -> NeardupError:
     """An :class:`OutputError` for an operating-system error met while writing ``where`` (a
     path): the path, the system's reason, the remedy for that reason, and (``state``) what the
     output folder holds now. A :class:`NeardupError` is returned as it is."""
     if isinstance(exc, NeardupError):
-        return exc  # type: ignore[return-value]
+        return exc
     path = where
     reason = exc.strerror or str(exc) or type(exc).__name__
     remedy = os_error_remedy(exc)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import resource
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,10 @@ import numpy as np
 
 from neardup.config import DedupConfig
 from neardup.errors import InputError
+from neardup.executors.local import LocalExecutor
 from neardup.fingerprint.exact import exact_hashes
 from neardup.fingerprint.minhash import signatures as minhash_signatures
-from neardup.io.sources import FieldSpec, RawBatch, Source, parse_batch
+from neardup.io.sources import FieldSpec, Progress, RawBatch, Source, parse_batch
 from neardup.shingle_store import ShingleStore, ShingleTable
 from neardup.text.boilerplate import (
     BoilerplateSet,
@@ -188,15 +190,15 @@ class StageClock:
 def scan(
     sources: list[Source],
     cfg: DedupConfig,
-    executor: Any,
+    executor: LocalExecutor,
     workdir: Path | None,
-    progress: Any = None,
+    progress: Progress | None = None,
     params: StageParams | None = None,
 ) -> Fingerprints:
     """Fingerprint every document of every source (one pass over the inputs)."""
     params = params or StageParams.from_config(cfg)
 
-    def raw_batches():
+    def raw_batches() -> Iterator[RawBatch]:
         for src in sources:
             yield from src.batches(cfg.batch_size, progress)
 
@@ -248,7 +250,9 @@ def _tally(fp: Fingerprints, bf: BatchFingerprints, keep: np.ndarray, first: int
     tally.bytes_stripped += stripped.stripped_bytes
 
 
-def gather(batches: Any, store: ShingleStore, cfg: DedupConfig, names: list[str]) -> Fingerprints:
+def gather(
+    batches: Iterable[BatchFingerprints], store: ShingleStore, cfg: DedupConfig, names: list[str]
+) -> Fingerprints:
     """Collect batch fingerprints in input order, enforcing unique ids and the error policy."""
     fp = Fingerprints()
     seen: dict[str, int] = {}

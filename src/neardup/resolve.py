@@ -10,6 +10,7 @@ corpus (the Spark executor calls the same functions once per partition of whole 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,7 @@ class Resolution:
     reason: np.ndarray  # REASON_* per document
     removed: np.ndarray  # bool per document
     counts: dict[str, int] = field(default_factory=dict)
-    histogram: dict[str, list] = field(default_factory=dict)
+    histogram: dict[str, Any] = field(default_factory=dict)
 
 
 def choose_lsh(cfg: DedupConfig) -> LSHParams:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -119,7 +119,7 @@ class ShingleStore:
         self._offsets: list[np.ndarray] = []
         self._bytes = 0
         self._path: Path | None = None
-        self._file: Any = None
+        self._file: IO[bytes] | None = None
         self._all_counts: list[np.ndarray] = []
 
     def append(self, shingles: np.ndarray, counts: np.ndarray) -> None:
@@ -149,7 +149,7 @@ class ShingleStore:
 
     def finish(self) -> ShingleTable:
         """The table of everything appended."""
-        if self._file is None:
+        if self._file is None or self._path is None:  # the path is set with the file
             return ShingleTable(self._chunks, self._offsets)
         self._file.close()
         self._file = None

@@ -82,7 +82,9 @@ def _radix_sort_unique(a: np.ndarray, tmp: np.ndarray, n: int) -> int:
 
 
 @nb.njit(cache=True, nogil=True)
-def _sorted_sets_kernel(shingles, offsets, docs):
+def _sorted_sets_kernel(
+    shingles: np.ndarray, offsets: np.ndarray, docs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     total = 0
     longest = 0
     for k in range(docs.size):

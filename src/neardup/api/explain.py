@@ -94,7 +94,9 @@ def explain(
                 path=str(index),
                 remedy="check the ids with `neardup index query`, or pass two files",
             )
-        return explain_pair(Side(str(a), docs[0]["text"]), Side(str(b), docs[1]["text"]), cfg)
+        first, second = docs
+        assert first is not None and second is not None  # a missing one raised above
+        return explain_pair(Side(str(a), first["text"]), Side(str(b), second["text"]), cfg)
     cfg = _config(config, overrides)
     if corpus is None:
         sides = [Side(str(p), _read_text(p)) for p in (a, b)]

@@ -10,11 +10,12 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from neardup import __version__
+from neardup.candidates.lsh import LSHParams
 from neardup.config import DedupConfig
 from neardup.errors import (
     ConfigError,
@@ -33,7 +34,7 @@ from neardup.io.artifacts import (
     write_documents,
 )
 from neardup.io.commit import WORK_PREFIX, check_inputs_outside, locked_output
-from neardup.io.sources import RawBatch, open_sources
+from neardup.io.sources import Progress, RawBatch, Source, open_sources
 from neardup.params import parameter_report, run_parameters
 from neardup.pipeline import (
     Fingerprints,
@@ -44,7 +45,7 @@ from neardup.pipeline import (
     scan,
 )
 from neardup.records import Cluster
-from neardup.resolve import REASON_NAMES, choose_lsh, resolve
+from neardup.resolve import REASON_NAMES, Resolution, choose_lsh, resolve
 from neardup.shingle_store import ShingleStore
 from neardup.stages.decide import stats_counts
 from neardup.text.boilerplate import (
@@ -53,6 +54,9 @@ from neardup.text.boilerplate import (
     UnitCounter,
     frequent_units,
 )
+
+if TYPE_CHECKING:
+    from neardup.executors.spark import SparkExecutor
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +80,7 @@ def _config(config: DedupConfig | None, overrides: dict[str, Any]) -> DedupConfi
     return cfg.with_(**overrides) if overrides else cfg
 
 
-def _progress(enabled: bool | None, total: int, desc: str) -> Any:
+def _progress(enabled: bool | None, total: int, desc: str) -> Progress | None:
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:
@@ -99,7 +103,7 @@ def dedup(
     *,
     progress: bool | None = None,
     report: str | Path | None = None,
-    executor: str | Any = "local",
+    executor: str | SparkExecutor = "local",
     **overrides: Any,
 ) -> DedupResult:
     """Deduplicate corpora on disk and write kept, removed, clusters.jsonl and stats.json.
@@ -136,7 +140,14 @@ def dedup(
         return _dedup_locked(sources, out, cfg, fmt, progress, report)
 
 
-def _dedup_locked(sources, out, cfg, fmt, progress, report) -> DedupResult:
+def _dedup_locked(
+    sources: list[Source],
+    out: Path,
+    cfg: DedupConfig,
+    fmt: str,
+    progress: bool | None,
+    report: str | Path | None,
+) -> DedupResult:
     """The run proper, with the output folder locked: fingerprint, resolve, write, commit."""
     clock = StageClock()
     lsh = choose_lsh(cfg)
@@ -202,7 +213,14 @@ def _is_output_error(exc: OSError, out: Path, outputs: OutputSet | None) -> bool
     return name is not None and Path(os.path.realpath(name)).is_relative_to(os.path.realpath(out))
 
 
-def _dedup_distributed(sources, output, cfg, fmt, executor, report) -> DedupResult:
+def _dedup_distributed(
+    sources: list[Source],
+    output: str | Path,
+    cfg: DedupConfig,
+    fmt: str,
+    executor: str | SparkExecutor,
+    report: str | Path | None,
+) -> DedupResult:
     from neardup.api.distributed import dedup_spark
 
     if executor != "spark" and type(executor).__name__ != "SparkExecutor":
@@ -231,7 +249,15 @@ def _write_report(path: Path, stats: dict[str, Any], out: Path) -> Path:
     return write_report(path, stats, out)
 
 
-def _scan_pass(sources, cfg, executor, work, progress, name, params) -> Fingerprints:
+def _scan_pass(
+    sources: list[Source],
+    cfg: DedupConfig,
+    executor: LocalExecutor,
+    work: Path,
+    progress: bool | None,
+    name: str,
+    params: StageParams | None,
+) -> Fingerprints:
     bar = _progress(progress, sum(s.size for s in sources), name)
     try:
         return scan(sources, cfg, executor, work, bar, params)
@@ -241,7 +267,13 @@ def _scan_pass(sources, cfg, executor, work, progress, name, params) -> Fingerpr
 
 
 def _fingerprint(
-    sources, cfg, executor, work, progress, clock, lsh
+    sources: list[Source],
+    cfg: DedupConfig,
+    executor: LocalExecutor,
+    work: Path,
+    progress: bool | None,
+    clock: StageClock,
+    lsh: LSHParams,
 ) -> tuple[Fingerprints, BoilerplateSet | None]:
     """The fingerprint pass, preceded — when boilerplate is stripped — by a pass that counts
     line units and clusters the raw texts, so that units are counted once per cluster."""
@@ -258,7 +290,15 @@ def _fingerprint(
     return fp, bset
 
 
-def _boilerplate_set(sources, cfg, executor, work, progress, clock, lsh) -> BoilerplateSet:
+def _boilerplate_set(
+    sources: list[Source],
+    cfg: DedupConfig,
+    executor: LocalExecutor,
+    work: Path,
+    progress: bool | None,
+    clock: StageClock,
+    lsh: LSHParams,
+) -> BoilerplateSet:
     t = time.perf_counter()
     params = StageParams.from_config(cfg, collect_units=True)
     raw = _scan_pass(sources, cfg, executor, work, progress, "count lines", params)
@@ -305,7 +345,9 @@ def find_boilerplate(
     return {"documents": len(fp), **_boilerplate_stats(cfg, fp, bset, top)}
 
 
-def _boilerplate_stats(cfg, fp, bset, top: int) -> dict[str, Any]:
+def _boilerplate_stats(
+    cfg: DedupConfig, fp: Fingerprints, bset: BoilerplateSet | None, top: int
+) -> dict[str, Any]:
     tally = fp.boilerplate or BoilerplateTally()
     return {
         "documents_with_boilerplate": tally.documents,
@@ -322,7 +364,15 @@ def _boilerplate_stats(cfg, fp, bset, top: int) -> dict[str, Any]:
     }
 
 
-def _stats(cfg, fp, res, sources, fmt, clock, bset=None) -> dict[str, Any]:
+def _stats(
+    cfg: DedupConfig,
+    fp: Fingerprints,
+    res: Resolution,
+    sources: list[Source],
+    fmt: str,
+    clock: StageClock,
+    bset: BoilerplateSet | None = None,
+) -> dict[str, Any]:
     return {
         "neardup_version": __version__,
         **stats_counts(res.counts),
@@ -388,7 +438,7 @@ def find_duplicates(
     return clusters_of(fp, res)
 
 
-def clusters_of(fp: Fingerprints, res: Any) -> list[Cluster]:
+def clusters_of(fp: Fingerprints, res: Resolution) -> list[Cluster]:
     """Cluster records from a resolution."""
     out: list[Cluster] = []
     members_idx = np.flatnonzero(res.labels >= 0)

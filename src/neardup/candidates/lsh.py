@@ -144,7 +144,9 @@ def band_keys(signatures: np.ndarray, members: np.ndarray, bands: int, rows: int
 
 
 @nb.njit(cache=True)
-def bucket_pairs(keys: np.ndarray, order: np.ndarray, members: np.ndarray, window: int):
+def bucket_pairs(
+    keys: np.ndarray, order: np.ndarray, members: np.ndarray, window: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Pairs ``(a, b)``, ``a < b``, of ``members`` whose keys agree, visiting them in ``order``
     (equal keys adjacent). Within a bucket of size ≤ ``window`` every pair is emitted; a larger
     bucket pairs each member with the next ``window`` members (by input order), which bounds the

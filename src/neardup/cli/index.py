@@ -141,7 +141,7 @@ def index_query(
         queries += [(d["id"], d["text"]) for d in iter_documents(list(inputs), cfg)]
     with Index.open(path) as idx:
         found = idx.query([t for _, t in queries], limit=limit)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"query": q, "matches": [m.to_dict() for m in ms]}
         for (q, _), ms in zip(queries, found, strict=True)
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
@@ -15,6 +15,9 @@ from neardup.cli.base import boilerplate_options, cli, emit_json, fingerprint_op
 from neardup.config import OUTPUT_FORMATS, DedupConfig
 from neardup.params import format_parameter_report
 from neardup.report.explain import format_explanation
+
+if TYPE_CHECKING:
+    from neardup.executors.spark import SparkExecutor
 
 
 @cli.command("dedup")
@@ -121,17 +124,17 @@ def dedup_cmd(
     changes = {k: v for k, v in options.items() if v is not None}
     cfg = base.with_(**changes) if changes else base
     if dry_run:
-        report = plan(cfg)
+        parameters = plan(cfg)
         if as_json:
-            emit_json(report)
+            emit_json(parameters)
         else:
-            click.echo(format_parameter_report(report))
+            click.echo(format_parameter_report(parameters))
         return
     if not inputs:
         raise click.UsageError("give at least one input file or folder")
     if output is None:
         raise click.UsageError("--output DIR is required (or use --dry-run)")
-    runner: Any = executor
+    runner: str | SparkExecutor = executor
     if executor == "spark":
         runner = _spark_executor(spark_master, partitions, spark_conf)
     elif spark_master or partitions or spark_conf:
@@ -172,7 +175,9 @@ def dedup_cmd(
     click.echo("  outputs: " + ", ".join(result.outputs.values()))
 
 
-def _spark_executor(master: str | None, partitions: int | None, conf: tuple[str, ...]) -> Any:
+def _spark_executor(
+    master: str | None, partitions: int | None, conf: tuple[str, ...]
+) -> SparkExecutor:
     from neardup.executors.spark import SparkExecutor
 
     settings = {}

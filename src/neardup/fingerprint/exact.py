@@ -16,7 +16,7 @@ def exact_hashes(norm: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     normalised bytes ``norm[offsets[d]:offsets[d+1]]``."""
     n = offsets.size - 1
     out = np.empty((n, 2), dtype=np.uint64)
-    view = memoryview(norm)
+    view = norm.data  # a memoryview of the bytes
     digest = xxhash.xxh3_128_intdigest
     mask = (1 << 64) - 1
     for d in range(n):

@@ -261,7 +261,7 @@ class BandRuns:
             rows = conn.execute(
                 "SELECT run, level, entries, first_block FROM band_runs ORDER BY level, run"
             ).fetchall()
-            by_level: dict[int, list[tuple]] = {}
+            by_level: dict[int, list[tuple[Any, ...]]] = {}
             for row in rows:
                 by_level.setdefault(row[1], []).append(row)
             full = [lv for lv, rs in sorted(by_level.items()) if len(rs) >= FANOUT]
@@ -270,7 +270,7 @@ class BandRuns:
             merge = by_level[full[0]]
             self._merge(conn, merge, covers_all=len(merge) == len(rows))
 
-    def _merge(self, conn: Any, runs: list[tuple], covers_all: bool) -> None:
+    def _merge(self, conn: Any, runs: list[tuple[Any, ...]], covers_all: bool) -> None:
         keys, ns = [], []
         for _, _, entries, first in runs:
             last = first + -(-entries // BLOCK)

@@ -257,7 +257,13 @@ class Index:
             items = [item for item in items if item[0] not in taken]
         return ids, self._prepare(items) if items else None
 
-    def _candidates(self, conn: Any, prep: Prepared) -> tuple[dict, tuple, dict]:
+    def _candidates(
+        self, conn: Any, prep: Prepared
+    ) -> tuple[
+        dict[int, list[tuple[int, str]]],
+        tuple[np.ndarray, np.ndarray],
+        dict[int, tuple[str, np.ndarray]],
+    ]:
         """For the live documents of a batch: the ``(k, n)`` pairs that share a lookup key with
         a document ``n`` still stored; the ids and shingle sets of those ``n``; and, per ``k``, the
         stored documents with an equal exact hash (``[(n, id)]`` by number)."""

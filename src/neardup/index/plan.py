@@ -92,7 +92,7 @@ def prepare(
         unique(flat),
         sets,
         set_offs,
-        _earlier(flat, docs, sets, set_offs, m, threshold) if stores else {},
+        _earlier(flat, docs, sets, set_offs, m, threshold) if threshold is not None else {},
         [json.dumps(meta, ensure_ascii=False) for _, _, meta in items] if stores else [],
         [sets[set_offs[k] : set_offs[k + 1]].tobytes() for k in range(m)] if stores else [],
     )

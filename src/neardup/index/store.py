@@ -71,10 +71,10 @@ def connect(path: Path) -> sqlite3.Connection:
 
 def select_in(
     conn: sqlite3.Connection, sql: str, values: list[Any], chunk: int = 900
-) -> list[tuple]:
+) -> list[tuple[Any, ...]]:
     """Rows of ``sql`` (with one ``IN ({})``) over ``values``, a chunk of parameters at a time
     (SQLite limits the number of parameters of one statement)."""
-    rows: list[tuple] = []
+    rows: list[tuple[Any, ...]] = []
     for lo in range(0, len(values), chunk):
         part = values[lo : lo + chunk]
         rows += conn.execute(sql.format(",".join("?" * len(part))), part).fetchall()

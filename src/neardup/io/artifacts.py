@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
@@ -29,8 +29,13 @@ from neardup.io.commit import (
     write_marker,
 )
 from neardup.io.sinks import Sink, open_sink
-from neardup.io.sources import Source, decode_json_line, jsonl_lines
+from neardup.io.sources import Progress, Source, decode_json_line, jsonl_lines
 from neardup.text.boilerplate import apply_removed
+
+if TYPE_CHECKING:
+    from neardup.config import DedupConfig
+    from neardup.pipeline import Fingerprints
+    from neardup.resolve import Resolution
 
 ADDED_FIELDS = ("kept_id", "cluster_id", "similarity", "reason")
 EXTENSIONS = {
@@ -121,10 +126,11 @@ class OutputSet:
                 paths[key] = str(sink.commit())
                 fault_point(f"renamed-{key}")
             fsync_dir(out)
-            stats["outputs"] = {**paths, "stats": str(out / MARKER)}
+            outputs = {**paths, "stats": str(out / MARKER)}
+            stats["outputs"] = outputs
             write_marker(out, stats)
             self.state = "committed"
-        return stats["outputs"]
+        return outputs
 
     def describe_state(self) -> str:
         """What the output folder holds now, in words (for error messages)."""
@@ -152,7 +158,7 @@ class BoilerplateOutput:
     field: str = "boilerplate_lines"
 
     @classmethod
-    def of(cls, cfg: Any, fp: Any) -> BoilerplateOutput | None:
+    def of(cls, cfg: DedupConfig, fp: Fingerprints) -> BoilerplateOutput | None:
         if not cfg.strip_boilerplate:
             return None
         return cls(cfg.boilerplate_mode, cfg.text_field, fp.removed_lines)
@@ -168,13 +174,13 @@ class BoilerplateOutput:
 
 def write_documents(
     sources: list[Source],
-    fp: Any,
-    res: Any,
+    fp: Fingerprints,
+    res: Resolution,
     outputs: OutputSet,
     *,
     reason_names: dict[int, str],
     boilerplate: BoilerplateOutput | None = None,
-    progress: Any = None,
+    progress: Progress | None = None,
 ) -> None:
     """Second pass: route every accepted record to kept or removed, in input order."""
     skipped = set(fp.skipped)
@@ -281,7 +287,7 @@ def _decode(raw: bytes | None, src: Source, line: Any) -> dict[str, Any]:
     return record
 
 
-def write_clusters(fp: Any, res: Any, sink: Sink) -> None:
+def write_clusters(fp: Fingerprints, res: Resolution, sink: Sink) -> None:
     """One line per cluster (:func:`neardup.stages.decide.cluster_lines`): id, size, kept id,
     members (input order), min/max similarity of the removed members to the kept one, and each
     removed member with its similarity and reason."""

@@ -29,9 +29,9 @@ class Sink:
         self.format = fmt
         self.tmp = _tmp_path(self.path)
         self.count = 0
-        self._fh: IO[bytes] | None = None
+        self._fh: IO[bytes] | gzip.GzipFile | None = None
         self._raw: IO[bytes] | None = None
-        self._csv: csv.DictWriter | None = None
+        self._csv: csv.DictWriter[str] | None = None
         self._text: io.TextIOWrapper | None = None
         self._pq_writer: Any = None
         self._pq_rows: list[dict[str, Any]] = []
@@ -94,20 +94,20 @@ class Sink:
         input, for example); records written set their own header."""
         self._columns = list(columns)
 
-    def _start_csv(self, columns: list[str]) -> None:
+    def _start_csv(self, columns: list[str]) -> csv.DictWriter[str]:
         self._text = io.TextIOWrapper(self._fh, encoding="utf-8", newline="")  # type: ignore[arg-type]
         self._csv = csv.DictWriter(self._text, fieldnames=columns, extrasaction="raise")
         self._csv.writeheader()
+        return self._csv
 
     def _write_csv(self, record: dict[str, Any]) -> None:
-        if self._csv is None:
-            self._start_csv(list(record))
+        writer = self._csv if self._csv is not None else self._start_csv(list(record))
         row = {
             k: (orjson.dumps(v).decode() if isinstance(v, list | dict) else v)
             for k, v in record.items()
         }
         try:
-            self._csv.writerow(row)
+            writer.writerow(row)
         except ValueError as exc:
             raise OutputError(
                 f"{self.path}: record has fields that the first record did not have ({exc})",

@@ -23,10 +23,10 @@ import json
 import os
 import sys
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import orjson
 
@@ -35,6 +35,14 @@ from neardup.errors import InputError, RecordTypeError
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _COUNTING_REPLACE = "neardup-count-replace"
 _REPLACED = [0]  # invalid byte sequences replaced since the last CSV row (read on one thread)
+
+
+class Progress(Protocol):
+    """A progress bar (``tqdm``), advanced by the bytes or documents read."""
+
+    def update(self, n: int) -> object: ...
+
+    def close(self) -> object: ...
 
 
 def _count_and_replace(exc: UnicodeError) -> tuple[str, int]:
@@ -119,7 +127,7 @@ def _format_of_name(file: str) -> str | None:
 class _CountingReader(io.RawIOBase):
     """Wraps a raw file to report how many compressed bytes were read (for progress bars)."""
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: io.BufferedIOBase) -> None:
         self.raw = raw
         self.consumed = 0
 
@@ -274,12 +282,13 @@ class Source:
         self.path = Path(path)
         self.name = str(path)
         self.remote = "://" in self.name  # a URI (s3a://, hdfs://…), read by the Spark executor
+        self._counter: _CountingReader | None = None
+        self._files: list[Path] | None = None
+        #: the header of a CSV file, known once reading has started
+        self.columns: list[str] | None = None
         if self.remote:
             self.format = format_of(self.path)
             self.compression = compression_of(self.path)
-            self._counter = None
-            self._files = None
-            self.columns = None
             return
         if not self.path.exists():
             raise InputError(
@@ -291,10 +300,6 @@ class Source:
         self.format = format_of(self.path)
         self.name = str(path)
         self.compression = compression_of(self.path) if self.format != "txt" else None
-        self._counter: _CountingReader | None = None
-        self._files: list[Path] | None = None
-        #: the header of a CSV file, known once reading has started
-        self.columns: list[str] | None = None
 
     # -- sizes, for progress bars -------------------------------------------------------------
     @property
@@ -312,7 +317,9 @@ class Source:
         return self._files
 
     # -- reading ------------------------------------------------------------------------------
-    def batches(self, batch_size: int, progress: Any = None) -> Iterator[RawBatch]:
+    def batches(
+        self, batch_size: int, progress: Progress | None = None
+    ) -> Generator[RawBatch, None, None]:
         """Raw batches of at most ``batch_size`` records, in file order."""
         if self.remote:
             raise InputError(
@@ -328,12 +335,12 @@ class Source:
         }[self.format]
         yield from reader(batch_size, progress)
 
-    def _advance(self, progress: Any, pos: int, last: list[int]) -> None:
+    def _advance(self, progress: Progress | None, pos: int, last: list[int]) -> None:
         if progress is not None and pos != last[0]:
             progress.update(pos - last[0])
             last[0] = pos
 
-    def _jsonl_batches(self, batch_size: int, progress: Any) -> Iterator[RawBatch]:
+    def _jsonl_batches(self, batch_size: int, progress: Progress | None) -> Iterator[RawBatch]:
         """Blocks of whole lines (about ``batch_size`` × 4 KiB each); the worker that parses a
         block also splits it, so this loop only reads and counts newlines."""
         fh, counter = open_binary(self.path)
@@ -376,7 +383,7 @@ class Source:
         finally:
             fh.close()
 
-    def _csv_batches(self, batch_size: int, progress: Any) -> Iterator[RawBatch]:
+    def _csv_batches(self, batch_size: int, progress: Progress | None) -> Iterator[RawBatch]:
         """Rows as dicts keyed by the header. A leading UTF-8 byte order mark is dropped; a
         repeated column name, a row with more values than the header and a quoted field that is
         never closed are errors (they would mix or swallow values)."""
@@ -442,7 +449,7 @@ class Source:
         finally:
             text.close()
 
-    def _parquet_batches(self, batch_size: int, progress: Any) -> Iterator[RawBatch]:
+    def _parquet_batches(self, batch_size: int, progress: Progress | None) -> Iterator[RawBatch]:
         """Rows as dicts. Page checksums are verified where the file has them; any failure to
         decode the file, and a file that yields another number of rows than its footer
         promises, is an :class:`InputError` saying the file is corrupt."""
@@ -482,7 +489,7 @@ class Source:
         finally:
             pf.close()
 
-    def _txt_batches(self, batch_size: int, progress: Any) -> Iterator[RawBatch]:
+    def _txt_batches(self, batch_size: int, progress: Progress | None) -> Iterator[RawBatch]:
         items: list[tuple[Any, Any]] = []
         for p in self.txt_files():
             try:
@@ -718,7 +725,8 @@ def jsonl_lines(raw: RawBatch) -> Iterator[tuple[int, bytes]]:
 def parse_batch(raw: RawBatch, spec: FieldSpec) -> ParsedBatch:
     """Decode a raw batch into ids, texts and keeper values; bad records go to ``errors``."""
     out = ParsedBatch(invalid_utf8=raw.invalid_utf8)
-    items = jsonl_lines(raw) if raw.kind == "jsonl" else raw.items
+    # payloads are bytes (jsonl, txt) or dicts (row), by the batch's kind
+    items: Iterable[tuple[Any, Any]] = jsonl_lines(raw) if raw.kind == "jsonl" else raw.items
     for line, payload in items:
         try:
             if raw.kind == "txt":

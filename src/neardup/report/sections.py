@@ -174,10 +174,11 @@ def banding_section(stats: dict[str, Any], params: dict[str, Any]) -> str:
             "verification), the red area right of it the false-negative area (pairs that are "
             "missed).</p></div>"
         )
-    hist = stats.get("similarity_histogram")
+    entry = stats.get("similarity_histogram")
+    hist: dict[str, Any] = entry if isinstance(entry, dict) else {}
     svg = (
         histogram_svg(hist, threshold if threshold is not None else 0.0)
-        if isinstance(hist, dict)
+        if isinstance(entry, dict)
         else None
     )
     if svg is not None:

@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Collection
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 from neardup.errors import (
     ConfigError,
@@ -24,6 +24,8 @@ from neardup.server.models import _models
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from neardup.server.models import AddInput, QueryInput
 
 logger = logging.getLogger("neardup.server")
 
@@ -105,7 +107,11 @@ def create_app(
     ring = _KeyRing(keys)
     index = Index.open(index_path)
     m = _models(max_batch)
-    AddRequest, QueryRequest = m["AddRequest"], m["QueryRequest"]
+    if TYPE_CHECKING:  # the models are built here, at run time; the checker sees their fields
+        AddRequest: TypeAlias = AddInput
+        QueryRequest: TypeAlias = QueryInput
+    else:
+        AddRequest, QueryRequest = m["AddRequest"], m["QueryRequest"]
     Error = m["ErrorResponse"]
 
     @asynccontextmanager

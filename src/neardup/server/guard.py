@@ -65,12 +65,12 @@ class _Guard:
         if self.keys and path not in PUBLIC_PATHS:
             token = _bearer_token(headers.get(b"authorization"))
             if token is None or not self.keys.accepts(token):
-                message = (
+                error = (
                     "missing API key: send 'Authorization: Bearer <key>'"
                     if token is None
                     else "invalid API key"
                 )
-                await _send_json(send, 401, {"error": message}, [(b"www-authenticate", b"Bearer")])
+                await _send_json(send, 401, {"error": error}, [(b"www-authenticate", b"Bearer")])
                 return
         declared = headers.get(b"content-length")
         if declared is not None:

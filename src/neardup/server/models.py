@@ -4,12 +4,37 @@
 # runtime, and the models are local to _models (the batch limit is its argument).
 
 import json
-from typing import Annotated, Any, Literal
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal, Protocol
 
 #: Longest document id the service accepts.
 MAX_ID_LENGTH = 1024
 #: Bounds of ``limit`` in ``POST /v1/query``.
 MAX_QUERY_LIMIT = 100
+
+
+class DocumentInput(Protocol):
+    """What the endpoints read of ``DocumentIn`` (the models are built at run time)."""
+
+    id: str
+    text: str
+    meta: dict[str, Any] | None
+
+
+class AddInput(Protocol):
+    """What the endpoints read of ``AddRequest``."""
+
+    @property
+    def documents(self) -> Sequence[DocumentInput]: ...
+
+    add_duplicates: bool
+
+
+class QueryInput(Protocol):
+    """What the endpoints read of ``QueryRequest``."""
+
+    texts: list[str]
+    limit: int
 
 
 def _unicode_ok(value: str) -> str:

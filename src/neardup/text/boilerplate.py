@@ -37,6 +37,7 @@ so paragraphs stay separated by exactly one blank line.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numba as nb
 import numpy as np
@@ -67,7 +68,15 @@ def document_units(lb: LineBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 @nb.njit(cache=True, nogil=True)
-def _units_kernel(hashes, tokens, line_offsets, block_of, b_hash, b_tokens, b_lines):
+def _units_kernel(
+    hashes: np.ndarray,
+    tokens: np.ndarray,
+    line_offsets: np.ndarray,
+    block_of: np.ndarray,
+    b_hash: np.ndarray,
+    b_tokens: np.ndarray,
+    b_lines: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n_docs = line_offsets.size - 1
     units = np.empty(hashes.size + b_hash.size, dtype=np.uint64)
     unit_tokens = np.empty(hashes.size + b_hash.size, dtype=np.int64)
@@ -123,7 +132,9 @@ class UnitCounter:
         units, tokens = self.units[-1], self.tokens[-1]
         starts = np.concatenate([[0], np.cumsum(batch_counts)])
         sel = np.flatnonzero(keep)
-        idx = np.concatenate([np.arange(starts[i], starts[i + 1]) for i in sel]) if sel.size else []
+        idx: np.ndarray | list[int] = (
+            np.concatenate([np.arange(starts[i], starts[i + 1]) for i in sel]) if sel.size else []
+        )
         self.units[-1] = units[np.asarray(idx, dtype=np.int64)]
         self.tokens[-1] = tokens[np.asarray(idx, dtype=np.int64)]
         self.counts[-1] = batch_counts[sel]
@@ -196,13 +207,22 @@ def frequent_units(
 
 
 @nb.njit(inline="always", cache=True)
-def _member(sorted_units: np.ndarray, x: np.uint64) -> bool:
+def _member(sorted_units: np.ndarray, x: np.uint64) -> bool | np.bool_:
     k = np.searchsorted(sorted_units, x)
     return k < sorted_units.size and sorted_units[k] == x
 
 
 @nb.njit(cache=True, nogil=True)
-def strip_mask_kernel(hashes, tokens, flags, line_offsets, block_of, b_hash, b_lines, frequent):
+def strip_mask_kernel(
+    hashes: np.ndarray,
+    tokens: np.ndarray,
+    flags: np.ndarray,
+    line_offsets: np.ndarray,
+    block_of: np.ndarray,
+    b_hash: np.ndarray,
+    b_lines: np.ndarray,
+    frequent: np.ndarray,
+) -> np.ndarray:
     """True for every line that is boilerplate under the rules of the module docstring."""
     n = hashes.size
     freq_line = np.zeros(n, dtype=np.bool_)
@@ -289,7 +309,9 @@ def strip_batch(texts: list[str], bset: BoilerplateSet) -> StrippedBatch:
         return StrippedBatch(list(texts), [[] for _ in texts], 0, [])
     lb = line_batch(texts)
     mask = strip_mask(lb, bset)
-    out, removed, examples = [], [], []
+    out: list[str] = []
+    removed: list[list[int]] = []
+    examples: list[tuple[int, int, str, int]] = []
     stripped_bytes = 0
     for d, text in enumerate(texts):
         lo, hi = int(lb.line_offsets[d]), int(lb.line_offsets[d + 1])
@@ -332,7 +354,7 @@ def apply_removed(text: str, removed: list[int]) -> str:
 class BoilerplateTally:
     """What was stripped, per distinct line: text, cluster frequency, documents, example ids."""
 
-    lines: dict[int, list] = field(default_factory=dict)  # hash -> [text, freq, docs, ids]
+    lines: dict[int, list[Any]] = field(default_factory=dict)  # hash -> [text, freq, docs, ids]
     lines_stripped: int = 0
     bytes_stripped: int = 0
     documents: int = 0
@@ -345,7 +367,7 @@ class BoilerplateTally:
         if len(entry[3]) < 3 and (not entry[3] or entry[3][-1] != doc_id):
             entry[3].append(doc_id)
 
-    def top(self, n: int = 20) -> list[dict]:
+    def top(self, n: int = 20) -> list[dict[str, Any]]:
         """The ``n`` lines stripped from the most documents."""
         rows = sorted(self.lines.values(), key=lambda e: (-e[2], -e[1], e[0]))[:n]
         return [

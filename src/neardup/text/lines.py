@@ -24,7 +24,7 @@ BLOCK_SALT = np.uint64(0x13198A2E03707344)
 
 
 @nb.njit(inline="always", cache=True)
-def _ends_sentence(cp: int) -> bool:
+def _ends_sentence(cp: int | np.int64) -> bool:
     """. ! ? : … and the CJK full stop, exclamation and question marks."""
     return (
         cp == 0x2E
@@ -39,7 +39,7 @@ def _ends_sentence(cp: int) -> bool:
 
 
 @nb.njit(inline="always", cache=True)
-def _closes_quote(cp: int) -> bool:
+def _closes_quote(cp: int | np.int64) -> bool:
     """Closing quotes and brackets, which may follow a sentence's final punctuation."""
     return (
         cp == 0x22
@@ -53,7 +53,9 @@ def _closes_quote(cp: int) -> bool:
 
 
 @nb.njit(cache=True, nogil=True)
-def line_kernel(buf, offsets, classes):
+def line_kernel(
+    buf: np.ndarray, offsets: np.ndarray, classes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per line: ``(hash, tokens, flags)``; per document: ``line_offsets`` into those arrays."""
     n_docs = offsets.size - 1
     n_lines = n_docs
@@ -73,14 +75,14 @@ def line_kernel(buf, offsets, classes):
             ntok = 0
             in_tok = False
             blank = True
-            last_cp = 0
-            before_last = 0
+            last_cp: int | np.int64 = 0
+            before_last: int | np.int64 = 0
             first_word = -1  # 1 when the first word character is a lower-case letter
             tok_len = 0  # code points of the current (or last) token
             while i < end and buf[i] != 10:
                 c0 = buf[i]
                 if c0 < 128:
-                    cp = np.int64(c0)
+                    cp: int | np.int64 = np.int64(c0)
                     ln = 1
                     if c0 >= 65 and c0 <= 90:
                         c0 += 32  # fold ASCII for the hash; cp keeps the case
@@ -132,7 +134,9 @@ def line_kernel(buf, offsets, classes):
 
 
 @nb.njit(cache=True, nogil=True)
-def block_kernel(hashes, tokens, flags, line_offsets):
+def block_kernel(
+    hashes: np.ndarray, tokens: np.ndarray, flags: np.ndarray, line_offsets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Block of every line (-1 for blank lines) and, per block, its hash (a fold of its lines'
     hashes), its token count and its number of lines."""
     n = hashes.size

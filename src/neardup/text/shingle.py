@@ -55,7 +55,7 @@ def _decode(buf: np.ndarray, i: int, end: int) -> tuple[int, int]:
 
 
 @nb.njit(inline="always", cache=True)
-def _emit_shingles(th, nt, n, shingles, s):
+def _emit_shingles(th: np.ndarray, nt: int, n: int, shingles: np.ndarray, s: int) -> int:
     """Write the ids of the n-gram shingles over unit hashes ``th[:nt]`` at ``shingles[s:]``."""
     if nt == 0:
         return s
@@ -70,7 +70,14 @@ def _emit_shingles(th, nt, n, shingles, s):
 
 
 @nb.njit(cache=True, nogil=True)
-def shingle_kernel(buf, offsets, classes, mode, n_word, n_char):
+def shingle_kernel(
+    buf: np.ndarray,
+    offsets: np.ndarray,
+    classes: np.ndarray,
+    mode: int,
+    n_word: int,
+    n_char: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Normalise and shingle every document of a batch in one pass over its bytes.
 
     Returns ``(norm, norm_offsets, shingles, shingle_offsets, doc_modes, n_tokens)``. Shingle ids
@@ -106,7 +113,7 @@ def shingle_kernel(buf, offsets, classes, mode, n_word, n_char):
             if c0 < 128:  # ASCII fast path; A-Z folded here (see encode_batch)
                 if c0 >= 65 and c0 <= 90:
                     c0 += 32
-                cp = np.int64(c0)
+                cp: int | np.int64 = np.int64(c0)
                 ln = 1
             else:
                 cp, ln = _decode(buf, i, end)
