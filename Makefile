@@ -3,7 +3,8 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 # two install stamps: `make run` needs only neardup and the report extra; `make test` needs the
-# dev extra (test, lint, server and Spark dependencies). Either works first on a fresh clone.
+# dev extra (test, lint, type-check, server and Spark dependencies). Either works first on a
+# fresh clone.
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
@@ -27,14 +28,16 @@ run: $(RUN_STAMP)  ## dedup the bundled sample corpus and print the summary
 	@echo "results in out/sample/: kept.jsonl, removed.jsonl, clusters.jsonl, stats.json, report.html"
 	@echo "why one pair was judged a duplicate: $(VENV)/bin/neardup explain news-004 news-012 --corpus examples/sample/news.jsonl"
 
-test: $(DEV_STAMP)  ## lint, then the whole test suite
+test: $(DEV_STAMP)  ## lint and type-check, then the whole test suite
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
-lint: $(DEV_STAMP)
+lint: $(DEV_STAMP)  ## ruff, then mypy over src/neardup (settings in pyproject.toml)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
 
 format: $(DEV_STAMP)
 	$(VENV)/bin/ruff format src tests bench
