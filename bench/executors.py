@@ -1,6 +1,6 @@
 """Local and Spark executors side by side on one corpus.
 
-    python bench/executors.py bench/data/corpus-10000-s1.jsonl --partitions 2,4,8,16
+    python bench/executors.py bench/data/corpus-10000-s1.jsonl --partitions default,4 --repeat 3
 
 Each run is a separate ``neardup dedup`` process (the Spark one starts its own ``local[N]``
 session), timed end to end. CPU-seconds are summed over the whole process tree — the driver,
@@ -8,7 +8,8 @@ the JVM and Spark's Python workers — by sampling ``/proc`` every 0.2 s (each p
 reaped children's time; a process that ends between two samples is counted up to its last
 sample). The report gives wall time, CPU-seconds, the Spark/local ratios, the Spark path's time
 by stage, and how it changes with the number of shuffle partitions; it checks that both runs
-kept and removed the same documents.
+wrote the same bytes (part files concatenated against the local files). Local and Spark
+runs alternate; the table reports medians.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -68,61 +70,96 @@ def _docs(folder: Path, name: str) -> list[str]:
     return [json.loads(line)["id"] for f in files for line in f.open()]
 
 
+def _identical(spark_dir: Path, local_dir: Path) -> bool:
+    """Spark part files, concatenated, equal the local files byte for byte."""
+    for name in ("kept", "removed", "clusters"):
+        parts = b"".join(p.read_bytes() for p in sorted((spark_dir / name).glob("part-*")))
+        if parts != (local_dir / f"{name}.jsonl").read_bytes():
+            return False
+    return True
+
+
+def _median(values: list[float]) -> float:
+    return round(statistics.median(values), 2)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("corpus", type=Path)
-    ap.add_argument("--partitions", default="2,4,8,16", help="Spark shuffle partitions to try")
+    ap.add_argument(
+        "--partitions",
+        default="default",
+        help="Spark shuffle partitions to try, comma-separated; 'default' passes no "
+        "--partitions (Spark's 200, coalesced by adaptive execution)",
+    )
     ap.add_argument("--master", default=f"local[{os.cpu_count()}]")
     ap.add_argument("--workers", type=int, default=os.cpu_count())
+    ap.add_argument("--repeat", type=int, default=3, help="alternating runs of each; medians")
     ap.add_argument("--out", type=Path, default=Path("bench/results/executors.json"))
     args = ap.parse_args(argv)
     exe = str(Path(sys.executable).parent / "neardup")
     work = Path("out/bench-executors")
     shutil.rmtree(work, ignore_errors=True)
-    rows = []
     local_dir = work / "local"
-    wall, cpu, rc = run_tree(
-        [exe, "dedup", str(args.corpus), "-o", str(local_dir), "--workers", str(args.workers)]
-    )
-    if rc:
-        return rc
-    local = json.loads((local_dir / "stats.json").read_text())
-    rows.append({"executor": "local", "wall_s": round(wall, 2), "cpu_s": round(cpu, 2)})
-    print(f"local      wall {wall:7.1f} s   cpu {cpu:7.1f} s   removed {local['removed']:,}")
-    for parts in [int(p) for p in args.partitions.split(",")]:
-        out = work / f"spark-{parts}"
-        wall, cpu, rc = run_tree(
-            [exe, "dedup", str(args.corpus), "-o", str(out), "--executor", "spark",
-             "--spark-master", args.master, "--partitions", str(parts)]
-        )  # fmt: skip
+    settings = [p.strip() for p in args.partitions.split(",")]
+    times: dict[str, list[tuple[float, float]]] = {"local": []}
+    stages: dict[str, dict[str, float]] = {}
+    same: dict[str, bool] = {}
+    for _ in range(args.repeat):
+        shutil.rmtree(local_dir, ignore_errors=True)
+        cmd = [exe, "dedup", str(args.corpus), "-o", str(local_dir), "--workers", str(args.workers)]
+        wall, cpu, rc = run_tree(cmd)
         if rc:
             return rc
-        stats = json.loads((out / "stats.json").read_text())
-        same = _docs(out, "removed") == _docs(local_dir, "removed")
-        stages = {k: v["seconds"] for k, v in stats["stages"].items()}
+        times["local"].append((wall, cpu))
+        print(f"local        wall {wall:7.1f} s   cpu {cpu:7.1f} s", flush=True)
+        for parts in settings:
+            out = work / f"spark-{parts}"
+            shutil.rmtree(out, ignore_errors=True)
+            cmd = [exe, "dedup", str(args.corpus), "-o", str(out), "--executor", "spark",
+                   "--spark-master", args.master]  # fmt: skip
+            if parts != "default":
+                cmd += ["--partitions", parts]
+            wall, cpu, rc = run_tree(cmd)
+            if rc:
+                return rc
+            times.setdefault(parts, []).append((wall, cpu))
+            stats = json.loads((out / "stats.json").read_text())
+            stages[parts] = {k: v["seconds"] for k, v in stats["stages"].items()}
+            same[parts] = _identical(out, local_dir)
+            print(
+                f"spark {parts:<7}wall {wall:7.1f} s   cpu {cpu:7.1f} s   identical: "
+                f"{same[parts]}   stages: {stages[parts]}",
+                flush=True,
+            )
+    local = json.loads((local_dir / "stats.json").read_text())
+    lw = _median([w for w, _ in times["local"]])
+    lc = _median([c for _, c in times["local"]])
+    rows: list[dict[str, object]] = [{"executor": "local", "wall_s": lw, "cpu_s": lc}]
+    for parts in settings:
+        w = _median([w for w, _ in times[parts]])
+        c = _median([c for _, c in times[parts]])
         rows.append(
             {
                 "executor": "spark",
                 "partitions": parts,
-                "wall_s": round(wall, 2),
-                "cpu_s": round(cpu, 2),
-                "wall_ratio": round(wall / rows[0]["wall_s"], 2),
-                "cpu_ratio": round(cpu / rows[0]["cpu_s"], 2),
-                "stages_s": stages,
-                "same_removed_ids": same,
+                "wall_s": w,
+                "cpu_s": c,
+                "wall_ratio": round(w / lw, 2),
+                "cpu_ratio": round(c / lc, 2),
+                "cpu_s_per_1k_docs": round(1000 * c / max(1, local["documents"]), 3),
+                "stages_s": stages[parts],
+                "identical_outputs": same[parts],
             }
         )
-        print(
-            f"spark p={parts:<3} wall {wall:7.1f} s   cpu {cpu:7.1f} s   "
-            f"×{wall / rows[0]['wall_s']:.1f} wall ×{cpu / rows[0]['cpu_s']:.1f} cpu   "
-            f"same removed: {same}   stages: {stages}"
-        )
+        print(f"spark {parts}: median wall ×{w / lw:.2f}, median cpu ×{c / lc:.2f} of local")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "corpus": str(args.corpus),
         "documents": local["documents"],
         "master": args.master,
         "machine_cores": os.cpu_count(),
+        "repeat": args.repeat,
         "runs": rows,
     }
     args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -126,12 +126,14 @@ def test_decide_partition_keepers_similarity_and_reason(policy, kept, removed, s
     )
     assert out["pos"].to_pylist() == [10, 20, 30]
     assert out["root"].to_pylist() == [10, 10, 10]
-    gone = [p for p, r in zip(out["pos"].to_pylist(), out["removed"].to_pylist()) if r]
+    gone = [p for p, r in zip(out["pos"].to_pylist(), out["removed"].to_pylist(), strict=True) if r]
     assert gone == removed
     got = [round(s, 4) for s in out["similarity"].to_pylist() if s is not None]
     assert got == [round(s, 4) for s in sims]
     assert {None if k is None else pickle.loads(k) for k in out["kept_id"].to_pylist()} == {kept}
-    reasons = [r for r, g in zip(out["reason"].to_pylist(), out["removed"].to_pylist()) if g]
+    reasons = [
+        r for r, g in zip(out["reason"].to_pylist(), out["removed"].to_pylist(), strict=True) if g
+    ]
     assert reasons == [2] * len(removed)  # near, not exact
 
 

@@ -26,11 +26,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from neardup import __version__
+from neardup.candidates.lsh import LSHParams
 from neardup.config import DedupConfig
 from neardup.errors import ConfigError, OutputError
 from neardup.io.commit import fault_point, fsync_dir, locked_output, remove_stale_results
@@ -39,6 +40,10 @@ from neardup.params import run_parameters
 from neardup.pipeline import StageClock
 from neardup.resolve import choose_lsh
 from neardup.stages.decide import stats_counts
+
+if TYPE_CHECKING:
+    from neardup.api.spark_plan import SparkOutcome
+    from neardup.executors.spark import SparkExecutor
 
 RESULTS = ("kept", "removed", "clusters")
 
@@ -147,7 +152,15 @@ def _commit(ex: Any, staging: str, base: str, fmt: str) -> dict[str, str]:
     return outputs
 
 
-def _stats(cfg, lsh, fmt, sources, outcome, clock, ex) -> dict[str, Any]:
+def _stats(
+    cfg: DedupConfig,
+    lsh: LSHParams,
+    fmt: str,
+    sources: list[Source],
+    outcome: SparkOutcome,
+    clock: StageClock,
+    ex: SparkExecutor,
+) -> dict[str, Any]:
     c = outcome.counts
     return {
         "neardup_version": __version__,

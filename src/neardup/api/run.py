@@ -25,6 +25,7 @@ from neardup.errors import (
     note_interrupt,
     output_error,
 )
+from neardup.executors.base import Executor
 from neardup.executors.local import LocalExecutor
 from neardup.io.artifacts import (
     BoilerplateOutput,
@@ -223,7 +224,7 @@ def _dedup_distributed(
 ) -> DedupResult:
     from neardup.api.distributed import dedup_spark
 
-    if executor != "spark" and type(executor).__name__ != "SparkExecutor":
+    if executor != "spark" and not (isinstance(executor, Executor) and executor.engine == "spark"):
         raise ConfigError(
             f"unknown executor {executor!r}", remedy="use executor='local' or executor='spark'"
         )

@@ -38,11 +38,10 @@ from neardup.stages import (
     cluster_partition,
     decide_partition,
     doc_counts_partition,
+    document_partition,
     exact_partition,
-    fingerprint_partition,
     jsonl_output_partition,
     pair_summary_partition,
-    position_partition,
     reject_partition,
     similarity_partition,
     split_offsets,
@@ -55,7 +54,6 @@ from neardup.stages.arrow import (
     DOC_COUNTS_SCHEMA,
     DOCUMENT_SCHEMA,
     EXACT_SCHEMA,
-    FINGERPRINT_SCHEMA,
     KIND_DOC,
     KIND_ERROR,
     KIND_SPLIT,
@@ -69,6 +67,9 @@ from neardup.stages.clusters import EXACT_EDGE, MEMBER, NEAR_EDGE
 from neardup.stages.decide import HISTOGRAM_BINS, histogram_report, merge_counts
 
 SUPPORTED = ("jsonl", "parquet", "txt")
+#: largest set of positions sent to every task instead of shuffling the documents to it (8 bytes
+#: a row: 32 MB)
+BROADCAST_ROWS = 4_000_000
 
 
 @dataclass(slots=True)
@@ -209,8 +210,10 @@ def run(
         "pos",
         "left",
     )
-    ordered = ex.sorted_cache(lines.fillna({"removed": False}), "pos")
-    rendered = ex.map(ordered, jsonl_output_partition, OUTPUT_SCHEMA, names, fmts, invalid > 0)
+    ordered = lines.fillna({"removed": False}).orderBy("pos")
+    rendered = ex.cache(
+        ex.map(ordered, jsonl_output_partition, OUTPUT_SCHEMA, names, fmts, invalid > 0)
+    )  # rendered once, written as two files
     compression = "gzip" if fmt == "jsonl.gz" else "none"
     for which in ("kept", "removed"):
         (
@@ -232,7 +235,7 @@ def run(
     )
     parts = clusters.where(f"cluster_id = {COUNTS_ROW}").select("value").collect()
     cluster_counts = merge_counts([orjson.loads(r[0]) for r in parts])
-    ordered.unpersist()
+    rendered.unpersist()
     clusters.unpersist()
     clock.record("write", t)
 
@@ -253,51 +256,54 @@ def run(
 def _documents(ex: Any, sources: list[Source], params: StageParams) -> tuple[Any, int, int]:
     """Fingerprint every input; returns the document table (:data:`DOCUMENT_SCHEMA`: documents
     and bad records with their input position), the number of input splits and the number of
-    records repaired (invalid UTF-8)."""
+    records repaired (invalid UTF-8).
+
+    Lines of each JSONL split are first counted by Spark's reader alone (no Python, no
+    parsing), so every split knows the lines before it and fingerprints and positions are
+    computed in one pass and written once."""
     names = [s.name for s in sources]
     fmts = [s.format for s in sources]
-    parts = []
-    for i, src in enumerate(sources):
-        ranks = None
-        if src.format == "txt":
-            files = src.txt_files()
-            ranks = {p.relative_to(src.path).as_posix(): k + 1 for k, p in enumerate(files)}
-        spec = ReadSpec(i, src.name, src.format, ranks)
-        parts.append(
-            ex.map(_read(ex, src, spec), fingerprint_partition, FINGERPRINT_SCHEMA, spec, params)
-        )
-    fpt = parts[0]
-    for p in parts[1:]:
-        fpt = fpt.unionByName(p)
     with ex.input_splits():
-        fpt = ex.checkpoint(fpt, "fingerprints")
-    markers = ex.to_arrow(
-        fpt.where(f"kind = {KIND_SPLIT}").select("src", "split", "row", "invalid")
-    )
-    offsets = split_offsets(
-        list(
-            zip(
-                markers.column("src").to_pylist(),
-                markers.column("split").to_pylist(),
-                markers.column("row").to_pylist(),
-                strict=True,
+        raws, counts = [], []
+        for i, src in enumerate(sources):
+            ranks = None
+            if src.format == "txt":
+                files = src.txt_files()
+                ranks = {p.relative_to(src.path).as_posix(): k + 1 for k, p in enumerate(files)}
+            spec = ReadSpec(i, src.name, src.format, ranks)
+            raw = _read(ex, src, spec)
+            raws.append((spec, raw))
+            if src.format == "jsonl":
+                lines = ex.to_arrow(raw.groupBy("split").count())
+                counts += [
+                    (i, int(split), int(n))
+                    for split, n in zip(
+                        lines.column("split").to_pylist(),
+                        lines.column("count").to_pylist(),
+                        strict=True,
+                    )
+                ]
+        offsets = split_offsets(counts)
+        parts = [
+            ex.map(
+                raw,
+                document_partition,
+                DOCUMENT_SCHEMA,
+                spec,
+                params,
+                {split: off for (src, split), off in offsets.items() if src == spec.src},
+                names,
+                fmts,
             )
-        )
-    )
-    invalid = int(sum(markers.column("invalid").to_pylist()))
-    off_table = pa.table(
-        {
-            "src": pa.array([k[0] for k in offsets], pa.int32()),
-            "split": pa.array([k[1] for k in offsets], pa.int64()),
-            "offset": pa.array(list(offsets.values()), pa.int64()),
-        }
-    )
-    body = fpt.where(f"kind != {KIND_SPLIT}").join(
-        ex.from_arrow(off_table).hint("broadcast"), ["src", "split"], "left"
-    )
-    body = body.fillna({"offset": 0})
-    docs = ex.map(body, position_partition, DOCUMENT_SCHEMA, names, fmts)
-    return ex.checkpoint(docs, "documents"), markers.num_rows, invalid
+            for spec, raw in raws
+        ]
+        docs = parts[0]
+        for part in parts[1:]:
+            docs = docs.unionByName(part)
+        docs = ex.checkpoint(docs, "documents")
+    marks = ex.to_arrow(docs.where(f"kind = {KIND_SPLIT}").select("invalid"))
+    invalid = int(pc.sum(marks.column("invalid")).as_py() or 0)
+    return docs, marks.num_rows, invalid
 
 
 def _sums(ex: Any, df: Any) -> dict[str, int]:
@@ -331,16 +337,23 @@ def _accept(ex: Any, docs: Any, cfg: DedupConfig, names: list[str]) -> tuple[Any
         if cfg.on_error == "raise":
             raise pickle.loads(first[0][2])
         messages = [r[1] for r in first]
+    if rejected.limit(1).count() == 0:  # the usual case: the documents as written
+        return good.drop("kind", "error", "error_obj", "invalid"), n_errors, messages
     accepted = good.join(rejected.select("pos"), "pos", "left_anti")
-    accepted = accepted.drop("kind", "error", "error_obj")
+    accepted = accepted.drop("kind", "error", "error_obj", "invalid")
     return ex.checkpoint(accepted, "accepted"), n_errors, messages
 
 
 def _similarities(ex: Any, pairs: Any, accepted: Any, measure: str, cfg: DedupConfig) -> Any:
     """``(a, b, sim, accepted)`` for each pair (:func:`similarity_partition`)."""
     col, short = ("shingle_set", "set") if measure == "jaccard" else ("sig", "sig")
-    left = accepted.selectExpr("pos as a", f"{col} as {short}_a")
-    right = accepted.selectExpr("pos as b", f"{col} as {short}_b")
+    involved = pairs.selectExpr("a as pos").unionByName(pairs.selectExpr("b as pos")).distinct()
+    involved = ex.checkpoint(involved, "paired")
+    if involved.count() <= BROADCAST_ROWS:
+        involved = involved.hint("broadcast")
+    values = accepted.select("pos", col).join(involved, "pos", "left_semi")
+    left = values.selectExpr("pos as a", f"{col} as {short}_a")
+    right = values.selectExpr("pos as b", f"{col} as {short}_b")
     joined = pairs.join(left, "a").join(right, "b").select("a", "b", f"{short}_a", f"{short}_b")
     return ex.map(joined, similarity_partition, SIM_SCHEMA, measure, cfg.num_perm, cfg.threshold)
 

@@ -25,7 +25,9 @@ R = TypeVar("R")
 
 
 class LocalExecutor:
-    """Ordered, bounded parallel map over batches."""
+    """Ordered, bounded parallel map over batches (an :class:`~neardup.executors.base.Executor`)."""
+
+    engine = "local"
 
     def __init__(self, workers: int = 1, kind: Literal["threads", "processes"] = "threads") -> None:
         self.workers = max(1, int(workers))

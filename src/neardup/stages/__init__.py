@@ -14,6 +14,7 @@ from neardup.stages.clusters import cluster_partition, decide_partition, index_p
 from neardup.stages.fingerprint import (
     ReadSpec,
     doc_counts_partition,
+    document_partition,
     fingerprint_partition,
     position_partition,
     reject_partition,
@@ -36,6 +37,7 @@ __all__ = [
     "cluster_partition",
     "decide_partition",
     "doc_counts_partition",
+    "document_partition",
     "exact_partition",
     "fingerprint_partition",
     "index_partition",

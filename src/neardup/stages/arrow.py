@@ -64,6 +64,7 @@ DOCUMENT_SCHEMA = pa.schema(
         ("id_key", pa.string()),  # str(id): ids are unique by this
         ("error", pa.string()),  # KIND_ERROR: the message's first line
         ("error_obj", pa.binary()),  # KIND_ERROR: the pickled error, with file and line
+        ("invalid", pa.int64()),  # KIND_SPLIT: records repaired (invalid UTF-8) in the split
     ]
 )
 #: a repeated id: the record at ``pos`` is an error, not a document

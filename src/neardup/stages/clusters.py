@@ -111,7 +111,9 @@ def decide_partition(
     )
 
 
-def index_partition(batches: Iterator[pa.RecordBatch], offsets: dict[int, int], column: str):
+def index_partition(
+    batches: Iterator[pa.RecordBatch], offsets: dict[int, int], column: str
+) -> Iterator[pa.RecordBatch]:
     """Stage: dense index of a column sorted across partitions: ``offsets[p]`` rows precede
     partition ``p`` (given in the ``pid`` column)."""
     seen: dict[int, int] = {}

@@ -48,7 +48,9 @@ class ReadSpec:
     txt_ranks: dict[str, int] | None = None  # txt: relative path -> rank in sorted order
 
 
-def _fingerprint_rows(raw: RawBatch, rows: list[int], spec: ReadSpec, params: StageParams):
+def _fingerprint_rows(
+    raw: RawBatch, rows: list[int], spec: ReadSpec, params: StageParams
+) -> tuple[dict[str, pa.Array], list[tuple[int, Any]], int]:
     """Fingerprint one raw batch whose items are numbered by ``rows``; returns the doc and
     error columns (split filled in by the caller)."""
     bf = fingerprint_batch(raw, params)
@@ -87,7 +89,9 @@ def _fingerprint_rows(raw: RawBatch, rows: list[int], spec: ReadSpec, params: St
     return docs, errors, bf.invalid_utf8
 
 
-def _emit(docs: dict[str, pa.Array], split: int, errors: list[tuple[int, Any]], src: int):
+def _emit(
+    docs: dict[str, pa.Array], split: int, errors: list[tuple[int, Any]], src: int
+) -> Iterator[pa.RecordBatch]:
     n = len(docs["kind"])
     if n:
         cols = dict(docs)
@@ -204,7 +208,11 @@ def position_partition(
         is_txt = np.array([fmts[s] == "txt" for s in src], dtype=bool)
         line = np.where(is_txt, row, offset + row + 1).astype(np.int64)
         pos = (src << POS_SHIFT) | line
-        out_line, out_id, out_key, out_msg, out_err = [], [], [], [], []
+        out_line: list[str] = []
+        out_id: list[bytes | None] = []
+        out_key: list[str | None] = []
+        out_msg: list[str | None] = []
+        out_err: list[bytes | None] = []
         for i in range(batch.num_rows):
             name = names[src[i]]
             shown: Any = int(line[i])
@@ -233,8 +241,43 @@ def position_partition(
             id_key=pa.array(out_key, type=pa.string()),
             error=pa.array(out_msg, type=pa.string()),
             error_obj=pa.array(out_err, type=pa.binary()),
+            invalid=pa.nulls(batch.num_rows, pa.int64()),
         )
         yield pa.RecordBatch.from_pydict(cols, schema=DOCUMENT_SCHEMA)
+
+
+def document_partition(
+    batches: Iterator[pa.RecordBatch],
+    spec: ReadSpec,
+    params: StageParams,
+    offsets: dict[int, int],
+    names: list[str],
+    fmts: list[str],
+) -> Iterator[pa.RecordBatch]:
+    """Stage: :func:`fingerprint_partition` then :func:`position_partition` in one pass, for
+    inputs whose lines before each split (``offsets[split]``) were counted beforehand. Split
+    rows (``kind`` = ``KIND_SPLIT``) keep their split in ``line`` and their repaired records in
+    ``invalid``."""
+    for batch in fingerprint_partition(batches, spec, params):
+        kind = column(batch, "kind")
+        marks = kind == KIND_SPLIT
+        if marks.any():
+            split_rows = batch.filter(pa.array(marks))
+            m = split_rows.num_rows
+            cols: dict[str, pa.Array] = {
+                f.name: pa.nulls(m, f.type) for f in DOCUMENT_SCHEMA if f.name != "kind"
+            }
+            cols["kind"] = pa.array(np.full(m, KIND_SPLIT, np.int8))
+            cols["line"] = pa.array([str(x) for x in column(split_rows, "split").tolist()])
+            cols["invalid"] = split_rows.column("invalid")
+            yield pa.RecordBatch.from_pydict(
+                {f.name: cols[f.name] for f in DOCUMENT_SCHEMA}, schema=DOCUMENT_SCHEMA
+            )
+        body = batch.filter(pa.array(~marks)) if marks.any() else batch
+        if body.num_rows:
+            split = column(body, "split").tolist()
+            offset = pa.array([offsets.get(int(x), 0) for x in split], pa.int64())
+            yield from position_partition(iter([body.append_column("offset", offset)]), names, fmts)
 
 
 def reject_partition(
