@@ -25,26 +25,11 @@ import neardup
 pytestmark = pytest.mark.spark
 
 VOCAB = [f"w{i}" for i in range(400)]
-COUNTS = (
-    "documents",
-    "kept",
-    "removed",
-    "removed_exact",
-    "removed_near",
-    "clusters",
-    "largest_cluster",
-    "documents_in_clusters",
-    "candidate_pairs",
-    "verified_pairs",
-    "rejected_pairs",
-    "exact_pairs",
-    "empty_documents",
-    "similarity_histogram",
-    "character_shingled_documents",
-    "skipped_records",
-    "invalid_utf8_records",
-    "errors",
-)
+#: what differs between two runs of the same decisions: timings, the engine, where files went
+RUN_FIELDS = {
+    "executor", "spark", "stages", "total_seconds", "peak_rss_mb", "outputs",
+    "shingles_spilled_to_disk",
+}  # fmt: skip
 
 
 @st.composite
@@ -104,8 +89,9 @@ def test_spark_equals_local(spark, tmp_path_factory, records, partitions, keep, 
     local = neardup.dedup(path, tmp / "local", **cfg)
     ex = SparkExecutor(session=spark, partitions=partitions, split_bytes=2048)
     dist = neardup.dedup(path, tmp / "spark", executor=ex, **cfg)
-    for key in COUNTS:
-        assert dist.stats[key] == local.stats[key], key
+    compared = set(local.stats) - RUN_FIELDS
+    assert {k: dist.stats[k] for k in compared} == {k: local.stats[k] for k in compared}
+    assert "similarity_histogram" in compared and "errors" in compared
     for which in ("kept", "removed", "clusters"):
         assert _joined(tmp / "spark" / which) == (tmp / "local" / f"{which}.jsonl").read_bytes()
     assert local.stats["documents"] == len(records)

@@ -33,8 +33,8 @@ import orjson
 from neardup import __version__
 from neardup.candidates.lsh import LSHParams
 from neardup.config import DedupConfig
-from neardup.errors import ConfigError, OutputError
-from neardup.io.commit import fault_point, fsync_dir, locked_output, remove_stale_results
+from neardup.errors import ConfigError
+from neardup.io.commit import fault_point, fsync_dir, owned_output, remove_stale_results
 from neardup.io.sources import Source
 from neardup.params import run_parameters
 from neardup.pipeline import StageClock
@@ -115,14 +115,7 @@ def _locked(folder: Path | None) -> Iterator[None]:
     if folder is None:
         yield
         return
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot create output folder {folder}: {exc.strerror}",
-            remedy="choose a writable location with --output",
-        ) from exc
-    with locked_output(folder):
+    with owned_output(folder):
         yield
 
 

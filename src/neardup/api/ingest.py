@@ -17,7 +17,7 @@ from neardup.io.commit import (
     check_inputs_outside,
     fault_point,
     fsync_dir,
-    locked_output,
+    owned_output,
     remove_marker,
     remove_stale_results,
     write_marker,
@@ -113,14 +113,7 @@ def index_add(
     folders = [p for p in paths if "://" not in str(p) and Path(p).is_dir()]
     # the inputs as given, and the files of input folders (an output folder inside one)
     check_inputs_outside([*paths, *(s.name for s in open_sources(folders))], out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot create output folder {out}: {exc.strerror}",
-            remedy="choose a writable location with --output",
-        ) from exc
-    with locked_output(out):
+    with owned_output(out):
         return _add(index, inputs, out, cfg, add_duplicates, progress, skip_existing)
 
 

@@ -21,7 +21,6 @@ from neardup.errors import (
     ConfigError,
     DependencyError,
     NeardupError,
-    OutputError,
     note_interrupt,
     output_error,
 )
@@ -34,7 +33,7 @@ from neardup.io.artifacts import (
     write_clusters,
     write_documents,
 )
-from neardup.io.commit import WORK_PREFIX, check_inputs_outside, locked_output
+from neardup.io.commit import WORK_PREFIX, check_inputs_outside, owned_output
 from neardup.io.sources import Progress, RawBatch, Source, open_sources
 from neardup.params import parameter_report, run_parameters
 from neardup.pipeline import (
@@ -130,14 +129,7 @@ def dedup(
     if executor != "local":
         return _dedup_distributed(sources, output, cfg, fmt, executor, report)
     out = Path(output)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot create output folder {out}: {exc.strerror}",
-            remedy="choose a writable location with --output",
-        ) from exc
-    with locked_output(out):
+    with owned_output(out):
         return _dedup_locked(sources, out, cfg, fmt, progress, report)
 
 

@@ -359,6 +359,21 @@ def check_inputs_outside(inputs: Iterable[str | os.PathLike[str]], output: Path)
 
 
 @contextlib.contextmanager
+def owned_output(out: Path) -> Iterator[None]:
+    """Create the output folder ``out`` (with its parents) and hold its lock for the run
+    (:func:`locked_output`)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create output folder {out}: {exc.strerror}",
+            remedy="choose a writable location with --output",
+        ) from exc
+    with locked_output(out):
+        yield
+
+
+@contextlib.contextmanager
 def locked_output(folder: Path, command: str | None = None) -> Iterator[OutputLock]:
     """Lock ``folder`` for a run and clear the leftovers of dead runs from it."""
     lock = OutputLock.acquire(folder, command)
