@@ -19,7 +19,7 @@ import uvicorn
 
 import neardup
 from neardup.executors import spark as spark_executor
-from neardup.executors.spark import SparkExecutor, local_driver_address
+from neardup.executors.spark import SparkExecutor, local_driver_address, session_master
 from neardup.index import Index
 from neardup.server import create_app
 
@@ -103,9 +103,46 @@ def _started_with(
     monkeypatch.setattr(spark_executor, "_active_session", lambda _cls: None)
     monkeypatch.setattr(spark_executor, "java_version", lambda: 17)
     monkeypatch.delenv("SPARK_LOCAL_IP", raising=False)
+    monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
     with SparkExecutor(master, conf=conf):
         pass
     return builder.settings
+
+
+@pytest.mark.parametrize(
+    ("master", "environ", "expected"),
+    [
+        (None, {}, "local[*]"),
+        ("local[2]", {}, "local[2]"),
+        (None, {"PYSPARK_GATEWAY_PORT": "40123"}, None),  # under spark-submit
+        ("yarn", {"PYSPARK_GATEWAY_PORT": "40123"}, "yarn"),
+    ],
+)
+def test_session_master_leaves_spark_submit_its_master(
+    master: str | None, environ: dict[str, str], expected: str | None
+) -> None:
+    assert session_master(master, environ) == expected
+
+
+def test_under_spark_submit_no_master_and_no_loopback_are_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """spark-submit --master spark://head:7077 … --executor spark: the session must keep the
+    cluster master (and its driver address), not become a local session on loopback."""
+    monkeypatch.setenv("PYSPARK_GATEWAY_PORT", "40123")
+    builder = _Builder()
+
+    class _SessionClass:
+        pass
+
+    _SessionClass.builder = builder  # type: ignore[attr-defined]
+    monkeypatch.setattr(spark_executor, "_require_spark", lambda: _SessionClass)
+    monkeypatch.setattr(spark_executor, "_active_session", lambda _cls: None)
+    monkeypatch.setattr(spark_executor, "java_version", lambda: 17)
+    with SparkExecutor():
+        pass
+    assert builder.master_url is None
+    assert not set(LOOPBACK) & set(builder.settings)
 
 
 def test_the_session_neardup_starts_gets_the_loopback_settings(

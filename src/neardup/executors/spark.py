@@ -127,7 +127,9 @@ class SparkExecutor:
                         "openjdk-17-jre-headless) or point JAVA_HOME at it",
                     )
                 builder = session_cls.builder.appName(self.app_name)
-                builder = builder.master(self.master or "local[*]")
+                master = session_master(self.master, os.environ)
+                if master is not None:
+                    builder = builder.master(master)
                 settings = {
                     "spark.ui.enabled": "false",
                     "spark.ui.showConsoleProgress": "false",
@@ -137,7 +139,7 @@ class SparkExecutor:
                     "spark.driver.extraJavaOptions": "-XX:+UseParallelGC",
                     "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
                     "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
-                    **local_driver_address(self.master, self.conf, os.environ),
+                    **(local_driver_address(master, self.conf, os.environ) if master else {}),
                     **self.conf,
                 }
                 if (self.master or "local").startswith("local"):
@@ -351,6 +353,18 @@ class SparkExecutor:
 
 #: The driver settings that keep a local session on loopback.
 LOOPBACK_DRIVER = {"spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1"}
+
+
+def session_master(master: str | None, environ: Mapping[str, str]) -> str | None:
+    """The master URL a session neardup builds is given: the one asked for; else none when
+    Python runs under ``spark-submit`` (its JVM gateway is already running, and the master it
+    was submitted to stands: setting one here would silently replace a cluster by a local
+    session); else ``local[*]``."""
+    if master:
+        return master
+    if environ.get("PYSPARK_GATEWAY_PORT"):
+        return None
+    return "local[*]"
 
 
 def local_driver_address(
