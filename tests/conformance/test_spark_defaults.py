@@ -54,6 +54,31 @@ def test_cli_with_no_spark_flags_on_the_seeds(spark, tmp_path):
     assert local.stats["removed"] == 1
 
 
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared/seeds is not beside the checkout")
+def test_spark_submit_as_the_readme_shows_keeps_its_master(tmp_path):
+    """spark-submit runs neardup's command-line module with the master it was given (a
+    session neardup builds there must not replace it with its own local default)."""
+    import shutil
+
+    import neardup.cli
+
+    submit = Path(sys.executable).with_name("spark-submit")
+    if not submit.exists():
+        submit = Path(shutil.which("spark-submit") or "spark-submit")
+    main = Path(neardup.cli.__file__).with_name("__main__.py")
+    out = tmp_path / "submitted"
+    run = subprocess.run(
+        [str(submit), "--master", "local[1]", str(main), "dedup", str(SEEDS), "-o", str(out),
+         "--executor", "spark"],
+        capture_output=True, text=True, env=dict(os.environ, PYSPARK_PYTHON=sys.executable),
+        timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["spark"]["master"] == "local[1]"
+    assert stats["removed"] == 1
+
+
 @pytest.mark.skipif(not CLOUGH.is_file(), reason="../shared/data is not beside the checkout")
 def test_cli_at_default_partitions_on_a_real_corpus(spark, tmp_path, cli):
     """The shared session at Spark's default 200 shuffle partitions, every keeper policy's
