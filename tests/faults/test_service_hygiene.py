@@ -90,9 +90,14 @@ class _Builder:
         return _Session()
 
 
-def _started_with(
-    monkeypatch: pytest.MonkeyPatch, master: str | None, conf: dict[str, str] | None = None
-) -> dict[str, str]:
+def _builder_of(
+    monkeypatch: pytest.MonkeyPatch,
+    master: str | None,
+    conf: dict[str, str] | None = None,
+    gateway: str | None = None,
+) -> _Builder:
+    """What the session builder was given by ``SparkExecutor(master, conf=conf)``, with
+    ``PYSPARK_GATEWAY_PORT`` set to ``gateway`` (as under spark-submit) or unset."""
     builder = _Builder()
 
     class _SessionClass:
@@ -103,10 +108,19 @@ def _started_with(
     monkeypatch.setattr(spark_executor, "_active_session", lambda _cls: None)
     monkeypatch.setattr(spark_executor, "java_version", lambda: 17)
     monkeypatch.delenv("SPARK_LOCAL_IP", raising=False)
-    monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
+    if gateway is None:
+        monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
+    else:
+        monkeypatch.setenv("PYSPARK_GATEWAY_PORT", gateway)
     with SparkExecutor(master, conf=conf):
         pass
-    return builder.settings
+    return builder
+
+
+def _started_with(
+    monkeypatch: pytest.MonkeyPatch, master: str | None, conf: dict[str, str] | None = None
+) -> dict[str, str]:
+    return _builder_of(monkeypatch, master, conf).settings
 
 
 @pytest.mark.parametrize(
@@ -129,18 +143,7 @@ def test_under_spark_submit_no_master_and_no_loopback_are_set(
 ) -> None:
     """spark-submit --master spark://head:7077 … --executor spark: the session must keep the
     cluster master (and its driver address), not become a local session on loopback."""
-    monkeypatch.setenv("PYSPARK_GATEWAY_PORT", "40123")
-    builder = _Builder()
-
-    class _SessionClass:
-        pass
-
-    _SessionClass.builder = builder  # type: ignore[attr-defined]
-    monkeypatch.setattr(spark_executor, "_require_spark", lambda: _SessionClass)
-    monkeypatch.setattr(spark_executor, "_active_session", lambda _cls: None)
-    monkeypatch.setattr(spark_executor, "java_version", lambda: 17)
-    with SparkExecutor():
-        pass
+    builder = _builder_of(monkeypatch, None, gateway="40123")
     assert builder.master_url is None
     assert not set(LOOPBACK) & set(builder.settings)
 
