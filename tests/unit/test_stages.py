@@ -198,3 +198,16 @@ def test_reject_partition_keeps_the_first_record_of_each_id():
         "x.jsonl, line 5, field 'id': id 'a' appears twice: first at x.jsonl:3, again at x.jsonl:5",
         "y.jsonl, line 2, field 'id': id 'a' appears twice: first at x.jsonl:3, again at y.jsonl:2",
     ]
+
+
+def test_fingerprint_partition_drops_a_txt_byte_order_mark_from_the_raw_text():
+    """The raw text a Spark run writes out equals the local reader's: no byte order mark."""
+    params = StageParams.from_config(DedupConfig())
+    batch = pa.RecordBatch.from_pydict(
+        {"path": ["a.txt"], "content": [b"\xef\xbb\xbfhello there harbour"]}
+    )
+    out = pa.Table.from_batches(
+        list(fingerprint_partition(iter([batch]), ReadSpec(0, "d", "txt", {"a.txt": 1}), params))
+    )
+    docs = out.filter(pa.compute.equal(out["kind"], KIND_DOC))
+    assert docs["raw"].to_pylist() == [b"hello there harbour"]

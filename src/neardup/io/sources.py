@@ -347,19 +347,11 @@ class Source:
         last = [0]
         block_bytes = max(1, batch_size) * 4096
         lineno = 1  # number of the first line of the next block
-        tail = b""
-        bom = True  # a leading UTF-8 byte order mark is not part of the first line
+        tail = b""  # a byte order mark stays on line 1 here: jsonl_lines drops it for every reader
         try:
             while True:
                 chunk = fh.read(block_bytes)
                 data = tail + chunk
-                if bom:
-                    if chunk and len(data) < len(codecs.BOM_UTF8):
-                        tail = data
-                        continue
-                    bom = False
-                    if data.startswith(codecs.BOM_UTF8):
-                        data = data[len(codecs.BOM_UTF8) :]
                 if not chunk:
                     tail = data
                     break
@@ -500,9 +492,7 @@ class Source:
                     path=str(p),
                     remedy="check the file's permissions",
                 ) from exc
-            if data.startswith(codecs.BOM_UTF8):
-                data = data[len(codecs.BOM_UTF8) :]
-            items.append((p.relative_to(self.path).as_posix(), data))
+            items.append((p.relative_to(self.path).as_posix(), without_bom(data)))
             if progress is not None:
                 progress.update(len(data))
             if len(items) >= batch_size:
@@ -710,14 +700,20 @@ def record_id(record: dict[str, Any], spec: FieldSpec, source: str, line: Any) -
     return value
 
 
+def without_bom(data: bytes) -> bytes:
+    """``data`` without a leading UTF-8 byte order mark (a file's first line, a .txt file):
+    the mark is not part of the text."""
+    return data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+
+
 def jsonl_lines(raw: RawBatch) -> Iterator[tuple[int, bytes]]:
     """``(line number, line)`` of the non-blank lines of a JSONL raw batch; a UTF-8 byte order
     mark in front of line 1 is dropped (the local reader drops it already; the Spark reader
     hands lines over as they are)."""
     for first, block in raw.items:
         for k, line in enumerate(block.split(b"\n")):
-            if first + k == 1 and line.startswith(codecs.BOM_UTF8):
-                line = line[len(codecs.BOM_UTF8) :]
+            if first + k == 1:
+                line = without_bom(line)
             if line.strip():
                 yield first + k, line
 
@@ -730,8 +726,7 @@ def parse_batch(raw: RawBatch, spec: FieldSpec) -> ParsedBatch:
     for line, payload in items:
         try:
             if raw.kind == "txt":
-                if payload.startswith(codecs.BOM_UTF8):
-                    payload = payload[len(codecs.BOM_UTF8) :]
+                payload = without_bom(payload)
                 try:
                     text = payload.decode("utf-8")
                 except UnicodeDecodeError:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from neardup.io.sources import RawBatch
+from neardup.io.sources import RawBatch, without_bom
 from neardup.pipeline import StageParams, fingerprint_batch
 from neardup.stages.arrow import (
     DOC_COUNTS_SCHEMA,
@@ -161,7 +161,8 @@ def fingerprint_partition(
         else:
             ranks = spec.txt_ranks or {}
             paths = batch.column("path").to_pylist()
-            items = list(zip(paths, batch.column("content").to_pylist(), strict=True))
+            contents = [without_bom(c) for c in batch.column("content").to_pylist()]
+            items = list(zip(paths, contents, strict=True))
             raw = RawBatch(spec.name, "txt", items)
             docs, errors, bad = _fingerprint_rows(raw, [ranks[p] for p in paths], spec, params)
             invalid[0] = invalid.get(0, 0) + bad
