@@ -164,7 +164,6 @@ def _dedup_locked(
                     fp,
                     res,
                     outputs,
-                    reason_names=REASON_NAMES,
                     boilerplate=BoilerplateOutput.of(cfg, fp),
                     progress=bar,
                 )

@@ -30,6 +30,7 @@ from neardup.io.commit import (
 )
 from neardup.io.sinks import Sink, open_sink
 from neardup.io.sources import Progress, Source, decode_json_line, jsonl_lines
+from neardup.stages.decide import REASON_NAMES, cluster_lines
 from neardup.text.boilerplate import apply_removed
 
 if TYPE_CHECKING:
@@ -178,7 +179,6 @@ def write_documents(
     res: Resolution,
     outputs: OutputSet,
     *,
-    reason_names: dict[int, str],
     boilerplate: BoilerplateOutput | None = None,
     progress: Progress | None = None,
 ) -> None:
@@ -233,7 +233,7 @@ def write_documents(
                 kept_id=kept_ids[keeper] if keeper >= 0 else None,
                 cluster_id=c,
                 similarity=float(res.similarity[x]),
-                reason=reason_names[int(res.reason[x])],
+                reason=REASON_NAMES[int(res.reason[x])],
                 source=src.name,
                 line=line if isinstance(line, int) else None,
             )
@@ -291,8 +291,6 @@ def write_clusters(fp: Fingerprints, res: Resolution, sink: Sink) -> None:
     """One line per cluster (:func:`neardup.stages.decide.cluster_lines`): id, size, kept id,
     members (input order), min/max similarity of the removed members to the kept one, and each
     removed member with its similarity and reason."""
-    from neardup.stages.decide import cluster_lines
-
     members = np.flatnonzero(res.labels >= 0)
     members = members[np.argsort(res.labels[members], kind="stable")]
     keepers = res.keepers[res.labels[members]]
