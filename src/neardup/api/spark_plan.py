@@ -74,12 +74,11 @@ BROADCAST_ROWS = 4_000_000
 
 @dataclass(slots=True)
 class SparkOutcome:
-    """Counts and file locations of a Spark run (what stats.json reports)."""
+    """Counts, histogram and error messages of a Spark run (what stats.json reports)."""
 
     counts: dict[str, Any] = field(default_factory=dict)
     histogram: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
-    outputs: dict[str, str] = field(default_factory=dict)
 
 
 def check_inputs(sources: list[Source], fmt: str) -> None:
@@ -242,7 +241,7 @@ def run(
     out.counts = {
         **doc_counts,
         **cluster_counts,
-        "candidate_pairs": sims.count(),
+        "candidate_pairs": int(bins.sum()),  # every similarity lies in [0, 1]
         "verified_pairs": n_near,
         "exact_pairs": exact_edges.count(),
         "skipped_records": n_skipped,

@@ -100,14 +100,6 @@ def histogram_report(counts: np.ndarray, verify: bool) -> dict[str, Any]:
     }
 
 
-def first_occurrences(keys: Sequence[str]) -> np.ndarray:
-    """For each key (in input order), the index of its first occurrence."""
-    first: dict[str, int] = {}
-    return np.fromiter(
-        (first.setdefault(k, i) for i, k in enumerate(keys)), dtype=np.int64, count=len(keys)
-    )
-
-
 def duplicate_id_error(
     key: str, first_at: str, again_source: str, again_line: Any, id_field: str
 ) -> DuplicateIdError:
