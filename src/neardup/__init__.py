@@ -10,17 +10,20 @@ __version__ = "0.1.0"
 
 from neardup.api import (
     DedupResult,
+    PassagesResult,
     dedup,
     explain,
     explain_texts,
     find_boilerplate,
     find_duplicates,
+    find_passages,
     index_add,
     memory_plan,
+    passages,
     plan,
 )
 from neardup.candidates.lsh import LSHParams, candidate_probability, lsh_params
-from neardup.config import DedupConfig, KeepPolicy
+from neardup.config import DedupConfig, KeepPolicy, PassagesConfig
 from neardup.errors import (
     ConfigError,
     DuplicateIdError,
@@ -48,6 +51,8 @@ __all__ = [
     "LSHParams",
     "NeardupError",
     "OutputError",
+    "PassagesConfig",
+    "PassagesResult",
     "QueryMatch",
     "RecordTypeError",
     "SparkExecutor",
@@ -58,9 +63,11 @@ __all__ = [
     "explain_texts",
     "find_boilerplate",
     "find_duplicates",
+    "find_passages",
     "index_add",
     "lsh_params",
     "memory_plan",
     "normalize",
+    "passages",
     "plan",
 ]

@@ -271,3 +271,72 @@ class DedupConfig:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}", remedy="fix the syntax") from exc
         return cls.from_dict(data.get("dedup", data))
+
+
+@dataclass(frozen=True, slots=True)
+class PassagesConfig:
+    """Parameters of passage dedup (``neardup passages``).
+
+    A *passage* is a run of at least ``min_words`` words that stands in more than one document.
+    It stays in the first of them under ``keep`` and is cut from the others (``mode="remove"``),
+    or only reported (``mode="annotate"``). A document left with fewer than
+    ``min_words_left`` words after its cuts is removed whole. ``k`` is the word k-gram length
+    of the fingerprints (default: ``min_words // 4``, clamped to 4..13)."""
+
+    min_words: int = 50
+    min_words_left: int = 20
+    mode: Literal["remove", "annotate"] = "remove"
+    keep: KeepPolicy = KeepPolicy()
+    k: int | None = None
+    text_field: str = "text"
+    id_field: str = "id"
+    on_error: OnError = "raise"
+    batch_size: int = 1024
+    output_format: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.keep, str):
+            object.__setattr__(self, "keep", KeepPolicy.parse(self.keep))
+        if self.keep.kind == "none":
+            raise ConfigError(
+                "keep=none would cut every copy of a passage",
+                remedy="use --keep first, longest, shortest, newest:FIELD or priority:FIELD",
+            )
+        for name, low in (("min_words", 2), ("min_words_left", 0), ("batch_size", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigError(
+                    f"{name} must be a whole number of at least {low}, got {value!r}",
+                    remedy=f"pass --{name.replace('_', '-')} {max(low, 1)} or more",
+                )
+        if self.k is not None and (
+            isinstance(self.k, bool) or not isinstance(self.k, int) or not self.k >= 1
+        ):
+            raise ConfigError(
+                f"k must be a positive whole number, got {self.k!r}",
+                remedy="leave k unset to let min_words choose it",
+            )
+        if self.mode not in ("remove", "annotate"):
+            raise ConfigError(
+                f"mode must be remove or annotate, got {self.mode!r}",
+                remedy="use --mode remove (cut the copies) or annotate (only list them)",
+            )
+        if self.on_error not in ("raise", "skip"):
+            raise ConfigError(
+                f"on_error must be 'raise' or 'skip', got {self.on_error!r}",
+                remedy="use --on-error raise or skip",
+            )
+        if self.output_format is not None and self.output_format not in OUTPUT_FORMATS:
+            raise ConfigError(
+                f"unknown output format {self.output_format!r}",
+                remedy="use one of " + ", ".join(OUTPUT_FORMATS),
+            )
+        if not self.text_field or not self.id_field:
+            raise ConfigError(
+                "text_field and id_field must be non-empty", remedy="pass a field name"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["keep"] = str(self.keep)
+        return out

@@ -88,22 +88,29 @@ class OutputSet:
     ``"previous"`` (the earlier result, untouched), ``"none"`` (no complete result: the old
     ``stats.json`` is gone and the new one is not yet written) or ``"committed"``."""
 
-    def __init__(self, output: Path, fmt: str) -> None:
+    def __init__(
+        self, output: Path, fmt: str, *, side: str = "clusters", documents: bool = True
+    ) -> None:
+        """``side`` names the JSONL file written beside the documents (``clusters`` for dedup,
+        ``spans`` for passages); ``documents=False`` writes no kept or removed file."""
         self.output = output
         self.state = "previous"
         ext = EXTENSIONS[fmt]
         self.sinks: list[Sink] = []
+        self.named: list[tuple[str, Sink]] = []
         try:
-            self.kept = self._open(output / f"kept.{ext}", fmt)
-            self.removed = self._open(output / f"removed.{ext}", fmt)
-            self.clusters = self._open(output / "clusters.jsonl", "jsonl")
+            if documents:
+                self.kept = self._open("kept", output / f"kept.{ext}", fmt)
+                self.removed = self._open("removed", output / f"removed.{ext}", fmt)
+            self.clusters = self._open(side, output / f"{side}.jsonl", "jsonl")
         except BaseException:
             self.abort()
             raise
 
-    def _open(self, path: Path, fmt: str) -> Sink:
+    def _open(self, key: str, path: Path, fmt: str) -> Sink:
         sink = open_sink(path, fmt)
         self.sinks.append(sink)
+        self.named.append((key, sink))
         return sink
 
     def commit(self, stats: dict[str, Any]) -> dict[str, str]:
@@ -119,11 +126,7 @@ class OutputSet:
             remove_marker(out)
             remove_stale_results(out, [s.path.name for s in self.sinks])
             paths: dict[str, str] = {}
-            for key, sink in (
-                ("kept", self.kept),
-                ("removed", self.removed),
-                ("clusters", self.clusters),
-            ):
+            for key, sink in self.named:
                 paths[key] = str(sink.commit())
                 fault_point(f"renamed-{key}")
             fsync_dir(out)

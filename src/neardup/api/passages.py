@@ -1,0 +1,284 @@
+"""Passage dedup: cut every run of at least ``min_words`` words that stands in an earlier
+document, keep one copy, and say where each cut came from.
+
+Two passes over the inputs. The first tokenizes every document into the shared-text index
+(:mod:`neardup.sharedtext`); the index then yields each document's cuts, attributed to the
+earliest document (under the keeper policy) that holds the same run. The second pass writes, in
+input order: ``kept`` (records with their cuts removed, or untouched), ``removed`` (documents
+left with fewer than ``min_words_left`` words, ``reason: passages``), ``spans.jsonl`` (one line
+per cut) and ``stats.json``, committed together as in :func:`neardup.dedup`.
+"""
+
+from __future__ import annotations
+
+import collections
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from neardup import __version__
+from neardup.config import PassagesConfig
+from neardup.errors import ConfigError, InputError
+from neardup.io.artifacts import OutputSet, _decode, _iter_records, default_output_format
+from neardup.io.commit import WORK_PREFIX, check_inputs_outside, owned_output
+from neardup.io.sources import FieldSpec, Source, open_sources, parse_batch
+from neardup.keep import keeper_rank
+from neardup.sharedtext.cuts import apply_cuts, char_span
+from neardup.sharedtext.engine import SharedTextIndex, TokenCut
+from neardup.sharedtext.tokens import tokenize
+
+SPAN_FIELDS = ("id", "start", "end", "words", "source_id", "source_start", "source_end")
+
+
+@dataclass(frozen=True, slots=True)
+class PassagesResult:
+    """``stats`` as written to ``stats.json``; ``outputs`` the paths written."""
+
+    stats: dict[str, Any]
+    outputs: dict[str, str]
+
+
+@dataclass(slots=True)
+class _Corpus:
+    ids: list[Any]
+    lines: list[tuple[str, Any]]
+    lengths: list[int]
+    keep_values: list[Any]
+    skipped: set[tuple[str, Any]]
+    errors: list[str]
+
+
+def _config(config: PassagesConfig | None, overrides: dict[str, Any]) -> PassagesConfig:
+    cfg = config or PassagesConfig()
+    return replace(cfg, **overrides) if overrides else cfg
+
+
+def passages(
+    inputs: str | Path | Sequence[str | Path],
+    output: str | Path,
+    config: PassagesConfig | None = None,
+    **overrides: Any,
+) -> PassagesResult:
+    """Cut passages that stand in several documents from all but the first (see the module
+    docstring); ``overrides`` are :class:`~neardup.config.PassagesConfig` fields."""
+    cfg = _config(config, overrides)
+    paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
+    if not paths:
+        raise ConfigError("no inputs given", remedy="pass at least one file or folder")
+    sources = open_sources(paths)
+    out = Path(output)
+    check_inputs_outside([*paths, *(s.name for s in sources)], out)
+    fmt = cfg.output_format or default_output_format(sources)
+    with owned_output(out), tempfile.TemporaryDirectory(dir=out, prefix=WORK_PREFIX) as work:
+        return _run(sources, out, Path(work), cfg, fmt)
+
+
+def _read(sources: list[Source], cfg: PassagesConfig, index: SharedTextIndex) -> _Corpus:
+    keep_field = cfg.keep.field if cfg.keep.kind in ("newest", "priority") else None
+    spec = FieldSpec(cfg.text_field, cfg.id_field, keep_field)
+    corpus = _Corpus([], [], [], [], set(), [])
+    seen: dict[Any, tuple[str, Any]] = {}
+    for src in sources:
+        for raw in src.batches(cfg.batch_size):
+            parsed = parse_batch(raw, spec)
+            for err in parsed.errors:
+                if cfg.on_error == "raise":
+                    raise err
+                corpus.skipped.add((src.name, err.line))
+                if len(corpus.errors) < 20:
+                    corpus.errors.append(str(err))
+            keep = []
+            for i, doc_id in enumerate(parsed.ids):
+                line = parsed.lines[i]
+                if doc_id in seen:
+                    if cfg.on_error == "raise":
+                        where = seen[doc_id]
+                        raise InputError(
+                            f"duplicate id {doc_id!r} (first at {where[0]}:{where[1]})",
+                            path=src.name,
+                            line=line if isinstance(line, int) else None,
+                            field=cfg.id_field,
+                            remedy="make ids unique, drop the id field to have ids generated, "
+                            "or pass --on-error skip to keep only the first",
+                        )
+                    corpus.skipped.add((src.name, line))
+                    continue
+                seen[doc_id] = (src.name, line)
+                keep.append(i)
+            if len(keep) < len(parsed.ids):
+                for name in ("ids", "texts", "lines", "keep_values"):
+                    values = getattr(parsed, name)
+                    setattr(parsed, name, [values[i] for i in keep])
+            index.add(parsed.texts)
+            corpus.ids.extend(parsed.ids)
+            corpus.lines.extend((src.name, line) for line in parsed.lines)
+            corpus.lengths.extend(len(t) for t in parsed.texts)
+            corpus.keep_values.extend(parsed.keep_values)
+    index.finish()
+    return corpus
+
+
+def _run(
+    sources: list[Source], out: Path, work: Path, cfg: PassagesConfig, fmt: str
+) -> PassagesResult:
+    t0 = time.perf_counter()
+    total = sum(s.size for s in sources)
+    index = SharedTextIndex(
+        work / "index", min_words=cfg.min_words, k=cfg.k, expected_tokens=total // 6
+    )
+    try:
+        corpus = _read(sources, cfg, index)
+    finally:
+        index.close()
+    t1 = time.perf_counter()
+    lengths = np.asarray(corpus.lengths, dtype=np.int64)
+    rank = keeper_rank(cfg.keep, lengths, corpus.keep_values, corpus.ids)
+    cuts = dict(index.cuts(rank))
+    counts = index.token_counts()
+    t2 = time.perf_counter()
+    outputs = OutputSet(out, fmt, side="spans", documents=cfg.mode == "remove")
+    try:
+        tally = _write(sources, corpus, cuts, counts, cfg, outputs)
+        t3 = time.perf_counter()
+        stats = {
+            "neardup_version": __version__,
+            "command": "passages",
+            "documents": len(corpus.ids),
+            **tally,
+            "skipped_records": len(corpus.skipped),
+            "errors": corpus.errors,
+            "parameters": {**cfg.to_dict(), "k": index.k, "window": index.w},
+            "inputs": [{"path": s.name, "format": s.format, "bytes": s.size} for s in sources],
+            "stages": {
+                "read+index": round(t1 - t0, 3),
+                "match": round(t2 - t1, 3),
+                "write": round(t3 - t2, 3),
+            },
+            "total_seconds": round(t3 - t0, 3),
+        }
+        written = outputs.commit(stats)
+    except BaseException:
+        outputs.abort()
+        raise
+    return PassagesResult(stats, written)
+
+
+def _write(
+    sources: list[Source],
+    corpus: _Corpus,
+    cuts: dict[int, list[TokenCut]],
+    counts: np.ndarray,
+    cfg: PassagesConfig,
+    outputs: OutputSet,
+) -> dict[str, Any]:
+    """Second pass: kept/removed records in input order, and one spans line per cut."""
+    remove = cfg.mode == "remove"
+    n_removed = words_cut = chars_cut = 0
+    by_source: collections.Counter[Any] = collections.Counter()
+    ordinal = 0
+    n = len(corpus.ids)
+    for src in sources:
+        for line, raw, record in _iter_records(src):
+            if (src.name, line) in corpus.skipped:
+                continue
+            if ordinal >= n or corpus.lines[ordinal] != (src.name, line):
+                raise InputError(
+                    "the input changed while neardup was reading it",
+                    path=src.name,
+                    line=line if isinstance(line, int) else None,
+                    remedy="do not modify inputs during a run; run again",
+                )
+            x = ordinal
+            ordinal += 1
+            mine = cuts.get(x)
+            if not mine:
+                if remove:
+                    if raw is not None and outputs.kept.format.startswith("jsonl"):
+                        outputs.kept.write_line(raw + b"\n")
+                    else:
+                        rec = dict(record) if record is not None else _decode(raw, src, line)
+                        outputs.kept.write(rec)
+                continue
+            rec = dict(record) if record is not None else _decode(raw, src, line)
+            text = rec[cfg.text_field]
+            tb = tokenize([text])
+            spans = [
+                char_span(text, tb.starts, tb.ends, c.start, c.end, int(counts[x])) for c in mine
+            ]
+            for c, (a, b) in zip(mine, spans, strict=True):
+                sid = corpus.ids[c.source]
+                outputs.clusters.write_line(
+                    orjson.dumps(
+                        dict(
+                            zip(
+                                SPAN_FIELDS,
+                                (corpus.ids[x], a, b, c.words, sid, c.src_start, c.src_end),
+                                strict=True,
+                            )
+                        )
+                    )
+                    + b"\n"
+                )
+                words_cut += c.words
+                chars_cut += b - a
+                by_source[sid] += c.words
+            if not remove:
+                continue
+            left = int(counts[x]) - sum(c.words for c in mine)
+            if left < cfg.min_words_left:
+                rec["reason"] = "passages"
+                rec["words_left"] = left
+                rec["source_id"] = corpus.ids[max(mine, key=lambda c: c.words).source]
+                outputs.removed.write(rec)
+                n_removed += 1
+            else:
+                rec[cfg.text_field] = apply_cuts(text, spans)
+                outputs.kept.write(rec)
+    return {
+        "kept": n - n_removed,
+        "removed": n_removed,
+        "documents_with_cuts": len(cuts),
+        "cuts": sum(len(v) for v in cuts.values()),
+        "words_cut": words_cut,
+        "characters_cut": chars_cut,
+        "top_sources": [{"id": k, "words": v} for k, v in by_source.most_common(20)],
+    }
+
+
+def find_passages(
+    texts: Sequence[str], *, min_words: int = 50, keep_first: bool = True
+) -> list[dict[str, Any]]:
+    """The passage cuts of a list of texts held in memory (documents are their indexes in
+    ``texts``; the first in list order keeps each passage): one dict per cut with the fields of
+    ``spans.jsonl``."""
+    del keep_first  # list order is the only policy without fields
+    with tempfile.TemporaryDirectory(prefix="neardup-passages-") as work:
+        index = SharedTextIndex(Path(work), min_words=min_words)
+        try:
+            index.add(list(texts))
+        finally:
+            index.close()
+        index.finish()
+        counts = index.token_counts()
+        rank = np.arange(len(texts), dtype=np.int64)
+        out = []
+        for d, mine in index.cuts(rank):
+            tb = tokenize([texts[d]])
+            for c in mine:
+                a, b = char_span(texts[d], tb.starts, tb.ends, c.start, c.end, int(counts[d]))
+                out.append(
+                    dict(
+                        zip(
+                            SPAN_FIELDS,
+                            (d, a, b, c.words, c.source, c.src_start, c.src_end),
+                            strict=True,
+                        )
+                    )
+                )
+        return out
