@@ -124,10 +124,22 @@ class DedupConfig:
     boilerplate_min_docs: int = 10
     boilerplate_long_words: int = 40
     boilerplate_long_min_docs: int | None = None
+    containment: float | None = None
+    containment_min_shingles: int = 20
+    containment_ignore_quotes: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.keep, str):
             object.__setattr__(self, "keep", KeepPolicy.parse(self.keep))
+        if self.containment is not None and (
+            isinstance(self.containment, bool)
+            or not isinstance(self.containment, int | float)
+            or not 0.0 < float(self.containment) <= 1.0
+        ):
+            raise ConfigError(
+                f"containment must be a number in (0, 1], got {self.containment!r}",
+                remedy="pass --containment 0.9 (the smaller document is 90% inside the longer)",
+            )
         if not isinstance(self.keep, KeepPolicy):
             raise ConfigError(
                 f"keep must be a policy name, got {self.keep!r}", remedy="pass e.g. 'first'"
@@ -137,7 +149,7 @@ class DedupConfig:
                 f"threshold must be a number, got {self.threshold!r}",
                 remedy="pass a Jaccard similarity such as 0.8 (not a string)",
             )
-        for name in ("verify", "strip_boilerplate"):
+        for name in ("verify", "strip_boilerplate", "containment_ignore_quotes"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(
                     f"{name} must be true or false, got {getattr(self, name)!r}",
@@ -186,6 +198,7 @@ class DedupConfig:
             "max_bucket",
             "boilerplate_min_docs",
             "boilerplate_long_words",
+            "containment_min_shingles",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -43,6 +43,9 @@ def run_parameters(cfg: DedupConfig, lsh: LSHParams, fmt: str) -> dict[str, Any]
         "workers": cfg.effective_workers,
         "output_format": fmt,
         "max_bucket": cfg.max_bucket,
+        "containment": cfg.containment,
+        "containment_min_shingles": cfg.containment_min_shingles,
+        "containment_ignore_quotes": cfg.containment_ignore_quotes,
     }
 
 

@@ -27,6 +27,9 @@ from neardup.executors.local import LocalExecutor
 from neardup.fingerprint.exact import exact_hashes
 from neardup.fingerprint.minhash import signatures as minhash_signatures
 from neardup.io.sources import FieldSpec, Progress, RawBatch, Source, parse_batch
+from neardup.sharedtext.containment import WINDOW as CONTAINMENT_WINDOW
+from neardup.sharedtext.containment import own_set
+from neardup.sharedtext.winnow import winnow_kernel
 from neardup.shingle_store import ShingleStore, ShingleTable
 from neardup.text.boilerplate import (
     BoilerplateSet,
@@ -36,6 +39,7 @@ from neardup.text.boilerplate import (
     batch_units,
     strip_batch,
 )
+from neardup.text.quotes import has_quotes, own_text
 from neardup.text.shingle import shingle_batch
 
 
@@ -53,6 +57,8 @@ class StageParams:
     num_perm: int
     seed: int
     collect_units: bool = False  # first pass of boilerplate detection: count line units
+    containment: bool = False  # winnow the shingles for containment candidates
+    ignore_quotes: bool = True  # containment: quoted lines are not a message's own text
     boilerplate: BoilerplateSet | None = None  # second pass: strip these before fingerprinting
 
     @classmethod
@@ -65,7 +71,11 @@ class StageParams:
             cfg.shingle,
             cfg.num_perm,
             cfg.seed,
-            **extra,
+            **{
+                "containment": cfg.containment is not None,
+                "ignore_quotes": cfg.containment_ignore_quotes,
+                **extra,
+            },
         )
 
 
@@ -88,6 +98,46 @@ class BatchFingerprints:
     invalid_utf8: int
     units: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     stripped: StrippedBatch | None = None
+    contain: ContainmentBatch | None = None
+
+
+@dataclass(slots=True)
+class ContainmentBatch:
+    """Containment fingerprints of a batch (rows of the batch in ``doc``), the lengths of the
+    own shingle sequences, and the own sets of the documents with quoted lines."""
+
+    hashes: np.ndarray
+    doc: np.ndarray
+    sizes: np.ndarray
+    own: dict[int, np.ndarray]
+
+
+def containment_batch(
+    texts: list[str], shingles: np.ndarray, counts: np.ndarray, params: StageParams
+) -> ContainmentBatch:
+    """Winnow each document's own shingle sequence (quoted lines dropped when the params say so)
+    for :mod:`neardup.sharedtext.containment`."""
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    own: dict[int, np.ndarray] = {}
+    quoted = [i for i, t in enumerate(texts) if params.ignore_quotes and has_quotes(t)]
+    if quoted:
+        sb = shingle_batch(
+            [own_text(texts[i]) for i in quoted],
+            ngram=params.ngram,
+            char_ngram=params.char_ngram,
+            mode=params.shingle,
+        )
+        parts = [shingles[offsets[i] : offsets[i + 1]] for i in range(len(texts))]
+        for j, i in enumerate(quoted):
+            parts[i] = sb.shingles[sb.shingle_offsets[j] : sb.shingle_offsets[j + 1]]
+            own[i] = own_set(parts[i])
+        counts = np.fromiter((p.size for p in parts), dtype=np.int64, count=len(parts))
+        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        shingles = np.concatenate(parts) if parts else shingles[:0]
+    h, _pos, d = winnow_kernel(shingles, offsets, CONTAINMENT_WINDOW)
+    return ContainmentBatch(h, d, counts.astype(np.int64), own)
 
 
 def fingerprint_texts(texts: list[str], params: StageParams) -> tuple[np.ndarray, ...]:
@@ -112,6 +162,7 @@ def fingerprint_batch(raw: RawBatch, params: StageParams) -> BatchFingerprints:
         units = batch_units(texts)
     exact, sigs, shingles, counts, modes, n_tokens = fingerprint_texts(texts, params)
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    contain = containment_batch(texts, shingles, counts, params) if params.containment else None
     return BatchFingerprints(
         raw.source,
         parsed.ids,
@@ -128,6 +179,7 @@ def fingerprint_batch(raw: RawBatch, params: StageParams) -> BatchFingerprints:
         parsed.invalid_utf8,
         units,
         stripped,
+        contain,
     )
 
 
@@ -155,6 +207,12 @@ class Fingerprints:
     units: UnitCounter | None = None  # line units per document (boilerplate, first pass)
     removed_lines: dict[int, list[int]] = field(default_factory=dict)  # boilerplate stripped
     boilerplate: BoilerplateTally | None = None
+    # containment fingerprints (hash, document), own shingle-sequence lengths, own sets of
+    # documents with quoted lines
+    contain_hash: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    contain_doc: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    own_sizes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    own_sets: dict[int, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -250,6 +308,24 @@ def _tally(fp: Fingerprints, bf: BatchFingerprints, keep: np.ndarray, first: int
     tally.bytes_stripped += stripped.stripped_bytes
 
 
+def _gather_containment(
+    fp: Fingerprints,
+    cb: ContainmentBatch,
+    keep: np.ndarray,
+    first: int,
+    out: dict[str, list[np.ndarray]],
+) -> None:
+    """Add a batch's containment fingerprints under corpus ordinals (accepted rows only)."""
+    ordinal_of = np.cumsum(keep) - 1 + first
+    ok = keep[cb.doc]
+    out["hash"].append(cb.hashes[ok])
+    out["doc"].append(ordinal_of[cb.doc[ok]].astype(np.int64))
+    out["sizes"].append(cb.sizes[keep])
+    for row, own in cb.own.items():
+        if keep[row]:
+            fp.own_sets[int(ordinal_of[row])] = own
+
+
 def gather(
     batches: Iterable[BatchFingerprints], store: ShingleStore, cfg: DedupConfig, names: list[str]
 ) -> Fingerprints:
@@ -260,6 +336,7 @@ def gather(
     parts: dict[str, list[np.ndarray]] = {
         k: [] for k in ("lengths", "exact", "signatures", "modes", "n_tokens")
     }
+    contain: dict[str, list[np.ndarray]] = {"hash": [], "doc": [], "sizes": []}
     for bf in batches:
         if bf.units is not None:
             if fp.units is None:
@@ -300,6 +377,8 @@ def gather(
                 fp.units.select(keep, bf.units[2])
         if bf.stripped is not None and fp.boilerplate is not None:
             _tally(fp, bf, keep, first_ordinal)
+        if bf.contain is not None:
+            _gather_containment(fp, bf.contain, keep, first_ordinal, contain)
         store.append(bf.shingles, bf.shingle_counts)
         for name, chunks in parts.items():
             chunks.append(getattr(bf, name))
@@ -312,6 +391,10 @@ def gather(
     }
     for name, chunks in parts.items():
         setattr(fp, name, np.concatenate(chunks) if chunks else empty[name])
+    if contain["hash"]:
+        fp.contain_hash = np.concatenate(contain["hash"])
+        fp.contain_doc = np.concatenate(contain["doc"])
+        fp.own_sizes = np.concatenate(contain["sizes"])
     fp.shingles = store.finish()
     fp.shingles_spilled = store.spilled
     return fp

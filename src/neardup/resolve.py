@@ -18,13 +18,16 @@ from neardup.candidates.lsh import VERIFIED_RECALL, LSHParams, candidate_pairs, 
 from neardup.cluster import components
 from neardup.config import DedupConfig
 from neardup.pipeline import Fingerprints
+from neardup.sharedtext.containment import Contained, OwnSets, contained_pairs
 from neardup.stages.decide import (
+    REASON_CONTAINED,
     REASON_EXACT,
     REASON_NAMES,
     REASON_NEAR,
     REASON_NONE,
     accept_pairs,
     cluster_counts,
+    contained_reasons,
     decide,
     document_counts,
     eligible,
@@ -32,7 +35,7 @@ from neardup.stages.decide import (
     histogram_report,
     similarity_histogram,
 )
-from neardup.verify import estimate_pairs, exact_similarity
+from neardup.verify import estimate_pairs, exact_overlap, exact_similarity
 
 
 @dataclass(slots=True)
@@ -48,6 +51,9 @@ class Resolution:
     removed: np.ndarray  # bool per document
     counts: dict[str, int] = field(default_factory=dict)
     histogram: dict[str, Any] = field(default_factory=dict)
+    # with containment on: C(removed ⊆ keeper) and C(keeper ⊆ removed), NaN elsewhere
+    containment: np.ndarray | None = None
+    containment_reverse: np.ndarray | None = None
 
 
 def choose_lsh(cfg: DedupConfig) -> LSHParams:
@@ -75,6 +81,22 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
     sims = similarity(cand)
     accepted = cand[accept_pairs(sims, cfg.threshold)]
     edges = np.concatenate([ex_edges, accepted]) if accepted.size else ex_edges
+    contained: Contained | None = None
+    demote = None
+    if cfg.containment is not None:
+        own = OwnSets(fp.shingles, fp.own_sets)
+        contained = contained_pairs(
+            own,
+            fp.contain_hash,
+            fp.contain_doc,
+            fp.own_sizes,
+            threshold=float(cfg.containment),
+            min_shingles=cfg.containment_min_shingles,
+        )
+        c_edges = contained.pairs[ok[contained.pairs].all(axis=1)]
+        edges = np.concatenate([edges, c_edges]) if c_edges.size else edges
+        demote = np.zeros(n, dtype=bool)
+        demote[c_edges[:, 0]] = True
     labels, roots = components(n, edges)
     d = decide(
         labels,
@@ -88,29 +110,46 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
         exact_edges=ex_edges,
         near_edges=accepted,
         similarity=similarity,
+        demote=demote,
     )
+    reason, c_in, c_rev = d.reason, None, None
+    if contained is not None:
+
+        def overlap(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            inter, size_a, size_b = exact_overlap(own, pairs)
+            return inter / np.maximum(size_a, 1), inter / np.maximum(size_b, 1)
+
+        reason, c_in, c_rev = contained_reasons(
+            d, cfg.threshold, float(cfg.containment or 1.0), overlap
+        )
     counts = {
         **document_counts(fp.shingles.counts, fp.modes),
-        **cluster_counts(d.labels, d.removed, d.reason),
+        **cluster_counts(d.labels, d.removed, reason),
         "candidate_pairs": int(cand.shape[0]),
         "verified_pairs": int(accepted.shape[0]),
         "rejected_pairs": int(cand.shape[0] - accepted.shape[0]),
         "exact_pairs": int(ex_edges.shape[0]),
     }
+    if contained is not None:
+        counts["containment_pairs"] = int(contained.pairs.shape[0])
+        counts["removed_contained"] = int((d.removed & (reason == REASON_CONTAINED)).sum())
     return Resolution(
         lsh,
         d.labels,
         d.roots,
         d.keepers,
         d.similarity,
-        d.reason,
+        reason,
         d.removed,
         counts,
         histogram_report(similarity_histogram(sims), cfg.verify),
+        c_in,
+        c_rev,
     )
 
 
 __all__ = [
+    "REASON_CONTAINED",
     "REASON_EXACT",
     "REASON_NAMES",
     "REASON_NEAR",

@@ -144,3 +144,45 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     sh = np.concatenate([a, b]).astype(np.uint32)
     sets, offs = sorted_sets(sh, np.array([0, a.size, a.size + b.size]), np.array([0, 1]))
     return float(jaccard_pairs(sets, offs, np.array([[0, 1]], dtype=np.int64))[0])
+
+
+@nb.njit(cache=True, nogil=True)
+def overlap_pairs(shingles: np.ndarray, offsets: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """``|A ∩ B|`` of each pair ``(i, j)`` of sorted unique sets (see :func:`jaccard_pairs`)."""
+    out = np.empty(pairs.shape[0], dtype=np.int64)
+    for p in range(pairs.shape[0]):
+        i, j = pairs[p, 0], pairs[p, 1]
+        x, x1 = offsets[i], offsets[i + 1]
+        y, y1 = offsets[j], offsets[j + 1]
+        inter = 0
+        while x < x1 and y < y1:
+            u, v = shingles[x], shingles[y]
+            if u == v:
+                inter += 1
+                x += 1
+                y += 1
+            elif u < v:
+                x += 1
+            else:
+                y += 1
+        out[p] = inter
+    return out
+
+
+def exact_overlap(table: Any, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(|A ∩ B|, |A|, |B|)`` of each pair of document ordinals, on the sets ``table`` gives
+    (chunked as :func:`exact_similarity`)."""
+    inter = np.zeros(pairs.shape[0], dtype=np.int64)
+    size_a = np.zeros(pairs.shape[0], dtype=np.int64)
+    size_b = np.zeros(pairs.shape[0], dtype=np.int64)
+    for lo in range(0, pairs.shape[0], PAIRS_PER_CHUNK):
+        chunk = pairs[lo : lo + PAIRS_PER_CHUNK]
+        docs, inverse = np.unique(chunk, return_inverse=True)
+        sets, set_offsets = table.sets(docs)
+        local = inverse.reshape(chunk.shape).astype(np.int64)
+        hi = lo + chunk.shape[0]
+        inter[lo:hi] = overlap_pairs(sets, set_offsets, local)
+        sizes = np.diff(set_offsets)
+        size_a[lo:hi] = sizes[local[:, 0]]
+        size_b[lo:hi] = sizes[local[:, 1]]
+    return inter, size_a, size_b

@@ -68,6 +68,23 @@ if TYPE_CHECKING:
     "them.",
 )
 @boilerplate_options
+@click.option(
+    "--containment",
+    type=float,
+    help="Also remove a document whose shingles are at least this fraction inside a longer "
+    "document (truncated or abridged copies), e.g. 0.9.  [default: off]",
+)
+@click.option(
+    "--containment-min-shingles",
+    type=int,
+    help="Smallest document (in distinct shingles) that can be contained.  [default: 20]",
+)
+@click.option(
+    "--containment-ignore-quotes/--containment-count-quotes",
+    default=None,
+    help="Whether quoted lines ('>', '|', 'In article … writes:') are left out of a message's own "
+    "text for containment (default: left out, so a reply never contains its parent).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option(
     "--dry-run", is_flag=True, help="Print the chosen bands/rows and candidate odds; run nothing."
@@ -148,7 +165,9 @@ def dedup_cmd(
         return
     click.echo(
         f"neardup: {s['documents']:,} documents → {s['kept']:,} kept, {s['removed']:,} removed "
-        f"({s['removed_exact']:,} exact, {s['removed_near']:,} near) in {s['clusters']:,} clusters"
+        f"({s['removed_exact']:,} exact, {s['removed_near']:,} near"
+        + (f", {s['removed_contained']:,} contained" if "removed_contained" in s else "")
+        + f") in {s['clusters']:,} clusters"
     )
     p = s["parameters"]
     click.echo(

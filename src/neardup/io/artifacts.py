@@ -240,11 +240,15 @@ def write_documents(
                 source=src.name,
                 line=line if isinstance(line, int) else None,
             )
+            if res.containment is not None and res.containment_reverse is not None:
+                rec["containment"] = _rounded(res.containment[x])
+                rec["containment_reverse"] = _rounded(res.containment_reverse[x])
             outputs.removed.write(rec)
     header = next((s.columns for s in sources if s.columns), None)
     if header is not None:  # a CSV input's header, for outputs that no row reaches
         outputs.kept.expect_columns(header)
-        outputs.removed.expect_columns([*header, *ADDED_FIELDS])
+        contained = ("containment", "containment_reverse") if res.containment is not None else ()
+        outputs.removed.expect_columns([*header, *ADDED_FIELDS, *contained])
 
 
 def removed_record(
@@ -274,6 +278,10 @@ def removed_record(
     rec["similarity"] = round(similarity, 6)
     rec["reason"] = reason
     return rec
+
+
+def _rounded(value: float) -> float | None:
+    return None if np.isnan(value) else round(float(value), 6)
 
 
 def _needs_repair(raw: bytes) -> bool:

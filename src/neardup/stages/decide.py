@@ -25,8 +25,8 @@ from neardup.config import KeepPolicy
 from neardup.errors import DuplicateIdError
 from neardup.keep import choose_keepers, keeper_rank
 
-REASON_NONE, REASON_EXACT, REASON_NEAR = 0, 1, 2
-REASON_NAMES = {REASON_EXACT: "exact", REASON_NEAR: "near"}
+REASON_NONE, REASON_EXACT, REASON_NEAR, REASON_CONTAINED = 0, 1, 2, 3
+REASON_NAMES = {REASON_EXACT: "exact", REASON_NEAR: "near", REASON_CONTAINED: "contained"}
 HISTOGRAM_BINS = 50
 #: counts of :func:`cluster_counts`; all add up across groups except ``largest_cluster`` (max)
 CLUSTER_COUNTS = (
@@ -145,6 +145,7 @@ def decide(
     exact_edges: np.ndarray,
     near_edges: np.ndarray,
     similarity: Similarity,
+    demote: np.ndarray | None = None,
 ) -> Decisions:
     """Clusters → (star groups) → keepers → which documents go, their similarity and reason.
 
@@ -152,12 +153,21 @@ def decide(
     them; ``exact`` the ``(n, 2)`` exact hashes; ``exact_edges`` join copies to their
     representative and ``near_edges`` are the verified pairs; ``similarity(pairs)`` measures
     ``(k, 2)`` index pairs (exact Jaccard of the shingle sets, or the MinHash estimate). A copy
-    whose exact hash equals its reference's has similarity 1 and reason ``exact``."""
+    whose exact hash equals its reference's has similarity 1 and reason ``exact``. ``demote``
+    marks documents contained in a longer one: the keeper policy chooses among the others."""
     n = lengths.size
-    if clustering == "star":
+    demoted = demote is not None and bool(demote.any()) and policy.kind != "none"
+    rank = None
+    if clustering == "star" or demoted:
         rank = keeper_rank(policy, lengths, keep_values, ids)
+        if demoted and demote is not None:
+            rank = rank + demote.astype(np.int64) * n
+    if clustering == "star" and rank is not None:
         labels, roots = star_groups(n, labels, exact_edges, near_edges, rank)
-    keepers = choose_keepers(policy, labels, roots, lengths, keep_values, ids)
+    if demoted and rank is not None:
+        keepers = keepers_by_rank(labels, roots, rank)
+    else:
+        keepers = choose_keepers(policy, labels, roots, lengths, keep_values, ids)
     in_cluster = labels >= 0
     ref = np.full(n, -1, dtype=np.int64)
     ref_of_cluster = np.where(keepers >= 0, keepers, roots)
@@ -189,6 +199,50 @@ def decide(
         sim_out[sel] = s
         reason[sel] = rsn
     return Decisions(labels, roots, keepers, removed, sim_out, reason)
+
+
+def keepers_by_rank(labels: np.ndarray, roots: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """The member of lowest ``rank`` of each cluster."""
+    keepers = roots.astype(np.int64).copy()
+    members = np.flatnonzero(labels >= 0)
+    if members.size:
+        order = np.lexsort((rank[members], labels[members]))
+        sorted_cl = labels[members][order]
+        first = np.r_[True, sorted_cl[1:] != sorted_cl[:-1]]
+        keepers[sorted_cl[first]] = members[order][first]
+    return keepers
+
+
+def contained_reasons(
+    d: Decisions,
+    threshold: float,
+    containment: float,
+    overlap: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reasons and containments of removed documents when containment is on.
+
+    ``overlap(pairs)`` gives ``(C(a ⊆ b), C(b ⊆ a))`` for ``(k, 2)`` pairs. A removed document
+    whose Jaccard similarity to its keeper is below ``threshold`` but which is at least
+    ``containment`` inside it gets reason ``contained``. Returns ``(reason, containment,
+    containment_reverse)``, NaN where not measured."""
+    n = d.reason.size
+    c_out = np.full(n, np.nan)
+    r_out = np.full(n, np.nan)
+    reason = d.reason.copy()
+    sel = np.flatnonzero(d.removed & (d.labels >= 0))
+    if sel.size == 0:
+        return reason, c_out, r_out
+    ref_of_cluster = np.where(d.keepers >= 0, d.keepers, d.roots)
+    ref = ref_of_cluster[d.labels[sel]]
+    other = ref != sel
+    sel, ref = sel[other], ref[other]
+    if sel.size == 0:
+        return reason, c_out, r_out
+    c, rev = overlap(np.stack([sel, ref], axis=1).astype(np.int64))
+    c_out[sel], r_out[sel] = c, rev
+    inside = (reason[sel] == REASON_NEAR) & (d.similarity[sel] < threshold) & (c >= containment)
+    reason[sel[inside]] = REASON_CONTAINED
+    return reason, c_out, r_out
 
 
 def cluster_counts(labels: np.ndarray, removed: np.ndarray, reason: np.ndarray) -> dict[str, int]:
@@ -266,12 +320,13 @@ def stats_counts(counts: dict[str, int]) -> dict[str, int]:
     :func:`cluster_counts` and the pair counts (``candidate_pairs``, ``verified_pairs``,
     ``exact_pairs``)."""
     n, removed, exact = counts["documents"], counts["removed"], counts["removed_exact"]
-    return {
+    contained = counts.get("removed_contained", 0)
+    out = {
         "documents": n,
         "kept": n - removed,
         "removed": removed,
         "removed_exact": exact,
-        "removed_near": removed - exact,
+        "removed_near": removed - exact - contained,
         "clusters": counts["clusters"],
         "largest_cluster": counts["largest_cluster"],
         "documents_in_clusters": counts["documents_in_clusters"],
@@ -281,3 +336,7 @@ def stats_counts(counts: dict[str, int]) -> dict[str, int]:
         "exact_pairs": counts["exact_pairs"],
         "empty_documents": counts["empty_documents"],
     }
+    if "removed_contained" in counts:
+        out["removed_contained"] = contained
+        out["containment_pairs"] = counts["containment_pairs"]
+    return out
