@@ -298,6 +298,11 @@ def boilerplate_cmd(
 @click.option("--id-field", help="Field holding the id (with --corpus).  [default: id]")
 @fingerprint_options
 @boilerplate_options
+@click.option(
+    "--containment",
+    type=float,
+    help="Judge the containment rule at this threshold.  [default: 0.9]",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
 def explain_cmd(
     a: str,

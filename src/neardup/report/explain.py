@@ -7,6 +7,10 @@
 * the MinHash estimate (the fraction of equal signature slots) and how many LSH bands agree;
 * ``P(candidate | J) = 1 − (1 − J^r)^b``, the chance that the banding proposes a pair of this
   similarity, and the verdict at the threshold;
+* the containment rule of ``--containment`` on the documents' own text (quoted e-mail lines left
+  out, as a run leaves them out), and its verdict;
+* the shared passages: every run of at least 50 words that stands in both, with its characters
+  on both sides, as ``neardup passages`` would cut it from B (A, the earlier, keeps it);
 * an aligned line-level diff: lines are compared after normalisation (so case, punctuation and
   spacing changes do not count), blank lines are ignored, and each differing block is named by
   where it sits in both documents; with a corpus, every differing line says whether it is
@@ -26,9 +30,11 @@ from neardup.fingerprint.exact import exact_hashes
 from neardup.fingerprint.minhash import signatures
 from neardup.params import format_parameter_report, parameter_report
 from neardup.resolve import choose_lsh
+from neardup.sharedtext.containment import own_set
 from neardup.text.boilerplate import BoilerplateSet
 from neardup.text.lines import line_batch
 from neardup.text.normalize import normalize
+from neardup.text.quotes import own_text
 from neardup.text.shingle import shingle_batch
 from neardup.verify import jaccard_pairs, sorted_sets
 
@@ -106,6 +112,68 @@ def _diff(a: Side, b: Side, bset: BoilerplateSet | None) -> list[dict[str, Any]]
     return blocks
 
 
+#: Shortest shared run of words that explain lists (the default of ``neardup passages``).
+PASSAGE_WORDS = 50
+#: The containment threshold explain judges by when the config sets none.
+CONTAINMENT_SUGGESTED = 0.9
+
+
+def _containment_rule(a: Side, b: Side, cfg: DedupConfig) -> dict[str, Any]:
+    """``--containment``'s view of the pair: containment of the own texts both ways, and its
+    verdict at the configured threshold (or at 0.9 when containment is off)."""
+    texts = [a.text, b.text]
+    if cfg.containment_ignore_quotes:
+        texts = [own_text(t) for t in texts]
+    sb = shingle_batch(texts, ngram=cfg.ngram, char_ngram=cfg.char_ngram, mode=cfg.shingle)
+    sets = [own_set(sb.shingles[sb.shingle_offsets[i] : sb.shingle_offsets[i + 1]]) for i in (0, 1)]
+    n_a, n_b, inter = _overlap(sets[0], sets[1])
+    c_ab = inter / n_a if n_a else 0.0
+    c_ba = inter / n_b if n_b else 0.0
+    threshold = cfg.containment if cfg.containment is not None else CONTAINMENT_SUGGESTED
+    small, large, c, n_small = ("A", "B", c_ab, n_a) if n_a <= n_b else ("B", "A", c_ba, n_b)
+    if n_small < cfg.containment_min_shingles:
+        verdict = (
+            f"not applied: {small} has {n_small} own shingles, fewer than "
+            f"{cfg.containment_min_shingles}"
+        )
+    elif c >= threshold:
+        verdict = f"{small} is contained in {large} ({c:.3f} ≥ {threshold})"
+    else:
+        verdict = f"{small} is not contained in {large} ({c:.3f} < {threshold})"
+    quoted = [
+        t.count("\n") + 1 - o.count("\n") - 1 for t, o in zip((a.text, b.text), texts, strict=True)
+    ]
+    return {
+        "enabled": cfg.containment is not None,
+        "threshold": threshold,
+        "own_a_in_b": round(c_ab, 6),
+        "own_b_in_a": round(c_ba, 6),
+        "quoted_lines_ignored": {"a": quoted[0], "b": quoted[1]},
+        "verdict": verdict,
+    }
+
+
+def _passages(a: Side, b: Side) -> list[dict[str, Any]]:
+    """Runs of at least :data:`PASSAGE_WORDS` words that stand in both texts."""
+    from neardup.api.passages import find_passages
+
+    out = []
+    for cut in find_passages([a.text, b.text], min_words=PASSAGE_WORDS):
+        if cut["id"] != 1:
+            continue
+        out.append(
+            {
+                "words": cut["words"],
+                "a_start": cut["source_start"],
+                "a_end": cut["source_end"],
+                "b_start": cut["start"],
+                "b_end": cut["end"],
+                "text": b.text[cut["start"] : cut["end"]],
+            }
+        )
+    return out
+
+
 def explain_pair(
     a: Side, b: Side, cfg: DedupConfig, bset: BoilerplateSet | None = None
 ) -> dict[str, Any]:
@@ -163,6 +231,8 @@ def explain_pair(
         "verdict": verdict,
         "reason": why,
         "parameters": parameter_report(cfg, lsh),
+        "containment_rule": _containment_rule(a, b, cfg),
+        "passages": _passages(a, b),
         "boilerplate_checked": bset is not None,
         "diff": _diff(a, b, bset),
     }
@@ -206,8 +276,31 @@ def format_explanation(exp: dict[str, Any], *, width: int = 100, max_lines: int 
         f"MinHash estimate {exp['minhash_estimate']:.3f} ({exp['equal_slots']} of "
         f"{p['num_perm']} slots)  ·  {exp['bands_agreeing']} of {p['bands']} bands agree  ·  "
         f"P(candidate | J={exp['jaccard']:.3f}) = {exp['candidate_probability']:.4f}",
+        f"containment rule ({'on' if exp['containment_rule']['enabled'] else 'off; judged'} at "
+        f"{exp['containment_rule']['threshold']}, own text"
+        + (
+            ", quoted lines left out"
+            if any(exp["containment_rule"]["quoted_lines_ignored"].values())
+            else ""
+        )
+        + f"): {exp['containment_rule']['verdict']}",
         "",
     ]
+    shared = exp["passages"]
+    if shared:
+        words = sum(run["words"] for run in shared)
+        out.append(
+            f"{len(shared)} shared passage{'s' * (len(shared) != 1)} of ≥ {PASSAGE_WORDS} words "
+            f"({words:,} words; `neardup passages` keeps them in A and cuts them from B):"
+        )
+        for run in shared:
+            text = " ".join(run["text"].split())
+            text = text if len(text) <= width - 40 else text[: width - 41] + "…"
+            out.append(
+                f"  {run['words']:>5} words  A[{run['a_start']}:{run['a_end']}] = "
+                f"B[{run['b_start']}:{run['b_end']}]  {text!r}"
+            )
+        out.append("")
     diff = exp["diff"]
     if not diff:
         out.append("no line differs (after normalisation; blank lines ignored)")
