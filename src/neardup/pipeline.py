@@ -57,7 +57,7 @@ class StageParams:
     num_perm: int
     seed: int
     collect_units: bool = False  # first pass of boilerplate detection: count line units
-    containment: bool = False  # winnow the shingles for containment candidates
+    containment: int = 0  # > 0: winnow the shingles with this window for containment
     ignore_quotes: bool = True  # containment: quoted lines are not a message's own text
     boilerplate: BoilerplateSet | None = None  # second pass: strip these before fingerprinting
 
@@ -72,7 +72,11 @@ class StageParams:
             cfg.num_perm,
             cfg.seed,
             **{
-                "containment": cfg.containment is not None,
+                "containment": (
+                    min(CONTAINMENT_WINDOW, cfg.containment_min_shingles)
+                    if cfg.containment is not None
+                    else 0
+                ),
                 "ignore_quotes": cfg.containment_ignore_quotes,
                 **extra,
             },
@@ -136,7 +140,7 @@ def containment_batch(
         offsets = np.zeros(len(texts) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         shingles = np.concatenate(parts) if parts else shingles[:0]
-    h, _pos, d = winnow_kernel(shingles, offsets, CONTAINMENT_WINDOW)
+    h, _pos, d = winnow_kernel(shingles, offsets, params.containment)
     return ContainmentBatch(h, d, counts.astype(np.int64), own)
 
 

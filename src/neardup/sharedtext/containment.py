@@ -29,7 +29,9 @@ import numpy as np
 
 from neardup.verify import exact_overlap, sorted_sets
 
-#: Window of the containment fingerprints (about 2 / (w + 1) ≈ 12% of the shingles).
+#: Window of the containment fingerprints (about 2 / (w + 1) ≈ 12% of the shingles); smaller
+#: when ``containment_min_shingles`` is, so that every document that may be contained spans a
+#: whole window and keeps the guarantee above.
 WINDOW = 16
 #: Candidate threshold on fingerprint containment below the threshold on shingle containment.
 SLACK = 0.2
