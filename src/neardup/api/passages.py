@@ -29,7 +29,7 @@ from neardup.io.artifacts import OutputSet, _decode, _iter_records, default_outp
 from neardup.io.commit import WORK_PREFIX, check_inputs_outside, owned_output
 from neardup.io.sources import FieldSpec, Source, open_sources, parse_batch
 from neardup.keep import keeper_rank
-from neardup.sharedtext.cuts import apply_cuts, char_span
+from neardup.sharedtext.cuts import apply_cuts, char_spans
 from neardup.sharedtext.engine import SharedTextIndex, TokenCut
 from neardup.sharedtext.tokens import tokenize
 
@@ -208,9 +208,9 @@ def _write(
             rec = dict(record) if record is not None else _decode(raw, src, line)
             text = rec[cfg.text_field]
             tb = tokenize([text])
-            spans = [
-                char_span(text, tb.starts, tb.ends, c.start, c.end, int(counts[x])) for c in mine
-            ]
+            spans = char_spans(
+                text, tb.starts, tb.ends, [(c.start, c.end) for c in mine], int(counts[x])
+            )
             for c, (a, b) in zip(mine, spans, strict=True):
                 sid = corpus.ids[c.source]
                 outputs.clusters.write_line(
@@ -270,8 +270,10 @@ def find_passages(
         out = []
         for d, mine in index.cuts(rank):
             tb = tokenize([texts[d]])
-            for c in mine:
-                a, b = char_span(texts[d], tb.starts, tb.ends, c.start, c.end, int(counts[d]))
+            spans = char_spans(
+                texts[d], tb.starts, tb.ends, [(c.start, c.end) for c in mine], int(counts[d])
+            )
+            for c, (a, b) in zip(mine, spans, strict=True):
                 out.append(
                     dict(
                         zip(

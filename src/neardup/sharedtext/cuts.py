@@ -14,6 +14,7 @@ an end of the text, so no word is ever split.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numba as nb
@@ -111,19 +112,46 @@ def _lead(text: str, pos: int, floor: int) -> int:
 
 
 def char_span(
-    text: str, starts: np.ndarray, ends: np.ndarray, s: int, e: int, n_tokens: int
+    text: str,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    s: int,
+    e: int,
+    n_tokens: int,
+    floor: int = 0,
 ) -> tuple[int, int]:
-    """Characters of the token-level cut ``[s, e)`` of ``text`` (see the module docstring)."""
+    """Characters of the token-level cut ``[s, e)`` of ``text`` (see the module docstring);
+    ``floor`` is the end of the document's previous cut, which this one never reaches back
+    over."""
     begin = 0 if s == 0 else _lead(text, int(starts[s]), int(ends[s - 1]))
     if e >= n_tokens:
         end = len(text)
         if s > 0:  # a cut to the end also takes the white space before it
-            floor = int(ends[s - 1])
+            floor = max(floor, int(ends[s - 1]))
             while begin > floor and text[begin - 1].isspace():
                 begin -= 1
     else:
         end = _lead(text, int(starts[e]), int(ends[e - 1]))
     return begin, end
+
+
+def char_spans(
+    text: str,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    cuts: Iterable[tuple[int, int]],
+    n_tokens: int,
+) -> list[tuple[int, int]]:
+    """Characters of each of a document's token-level cuts ``(s, e)`` (sorted, disjoint): sorted,
+    disjoint spans, so that a cut to the end right after another cut does not take the white
+    space that the other one ends with."""
+    out: list[tuple[int, int]] = []
+    floor = 0
+    for s, e in cuts:
+        begin, end = char_span(text, starts, ends, s, e, n_tokens, floor)
+        out.append((begin, end))
+        floor = end
+    return out
 
 
 def apply_cuts(text: str, spans: list[tuple[int, int]]) -> str:

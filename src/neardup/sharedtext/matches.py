@@ -2,8 +2,10 @@
 
 An *anchor* ``(doc, pos, source, source_pos)`` says that the k-gram at token ``pos`` of ``doc``
 has the same hash as the one at ``source_pos`` of ``source``, an *earlier* document under the
-keeper order (``rank``). Every occurrence of a shared fingerprint is paired with the first
-occurrence in each of the ``max_sources`` earliest documents holding it, so the work is linear in
+keeper order (``rank``). Every occurrence of a shared fingerprint is paired with the
+occurrences (the first ``max_positions``) in each of the ``max_sources`` earliest documents
+holding it, not only the first one there: the same k-gram may stand earlier in the source in
+another context, off the diagonal of the run the two documents share. The work stays linear in
 the number of occurrences even for a fingerprint that stands in every document.
 
 :func:`extend_runs` grows each anchor left and right while the token hashes agree, giving the
@@ -19,6 +21,8 @@ import numpy as np
 
 #: How many earlier documents each occurrence of a shared fingerprint is compared with.
 MAX_SOURCES = 4
+#: How many occurrences of a fingerprint in one of those documents it is paired with.
+MAX_POSITIONS = 8
 
 ANCHOR = np.dtype([("doc", "<i8"), ("pos", "<i4"), ("src", "<i8"), ("src_pos", "<i4")])
 
@@ -30,59 +34,80 @@ def _anchor_kernel(
     pos: np.ndarray,
     rank: np.ndarray,
     max_sources: int,
+    max_positions: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     n = hashes.size
-    cap = n * max_sources
-    a_doc = np.empty(cap, np.int64)
-    a_pos = np.empty(cap, np.int32)
-    a_src = np.empty(cap, np.int64)
-    a_spos = np.empty(cap, np.int32)
+    a_doc = np.empty(0, np.int64)
+    a_pos = np.empty(0, np.int32)
+    a_src = np.empty(0, np.int64)
+    a_spos = np.empty(0, np.int32)
     src_doc = np.empty(max_sources, np.int64)
-    src_pos = np.empty(max_sources, np.int32)
+    src_first = np.empty(max_sources, np.int64)  # index of the source's first occurrence
     src_rank = np.empty(max_sources, np.int64)
     m = 0
-    i = 0
-    while i < n:
-        j = i
-        while j < n and hashes[j] == hashes[i]:
-            j += 1
-        if j - i >= 2 and docs[j - 1] != docs[i]:
-            # the max_sources earliest documents of the group (rank order), first position each
-            ns = 0
-            for q in range(i, j):
-                if q > i and docs[q] == docs[q - 1]:
-                    continue
-                r = rank[docs[q]]
-                if ns < max_sources or r < src_rank[ns - 1]:
-                    k = ns if ns < max_sources else max_sources - 1
-                    while k > 0 and src_rank[k - 1] > r:
-                        src_rank[k] = src_rank[k - 1]
-                        src_doc[k] = src_doc[k - 1]
-                        src_pos[k] = src_pos[k - 1]
-                        k -= 1
-                    src_rank[k] = r
-                    src_doc[k] = docs[q]
-                    src_pos[k] = pos[q]
-                    if ns < max_sources:
-                        ns += 1
-            for q in range(i, j):
-                d = docs[q]
-                r = rank[d]
-                for s in range(ns):
-                    if src_rank[s] >= r:
-                        break
-                    a_doc[m] = d
-                    a_pos[m] = pos[q]
-                    a_src[m] = src_doc[s]
-                    a_spos[m] = src_pos[s]
-                    m += 1
-        i = j
-    return a_doc[:m], a_pos[:m], a_src[:m], a_spos[:m]
+    for phase in range(2):  # 0: count the anchors, 1: write them
+        if phase == 1:
+            a_doc = np.empty(m, np.int64)
+            a_pos = np.empty(m, np.int32)
+            a_src = np.empty(m, np.int64)
+            a_spos = np.empty(m, np.int32)
+        m = 0
+        i = 0
+        while i < n:
+            j = i
+            while j < n and hashes[j] == hashes[i]:
+                j += 1
+            if j - i >= 2 and docs[j - 1] != docs[i]:
+                # the max_sources earliest documents of the group (rank order)
+                ns = 0
+                for q in range(i, j):
+                    if q > i and docs[q] == docs[q - 1]:
+                        continue
+                    r = rank[docs[q]]
+                    if ns < max_sources or r < src_rank[ns - 1]:
+                        k = ns if ns < max_sources else max_sources - 1
+                        while k > 0 and src_rank[k - 1] > r:
+                            src_rank[k] = src_rank[k - 1]
+                            src_doc[k] = src_doc[k - 1]
+                            src_first[k] = src_first[k - 1]
+                            k -= 1
+                        src_rank[k] = r
+                        src_doc[k] = docs[q]
+                        src_first[k] = q
+                        if ns < max_sources:
+                            ns += 1
+                for q in range(i, j):
+                    d = docs[q]
+                    r = rank[d]
+                    for s in range(ns):
+                        if src_rank[s] >= r:
+                            break
+                        # every occurrence in the source (up to max_positions): the first one
+                        # may stand in another context, off the diagonal of the shared run
+                        t = src_first[s]
+                        stop = min(j, t + max_positions)
+                        while t < stop and docs[t] == src_doc[s]:
+                            if phase == 1:
+                                a_doc[m] = d
+                                a_pos[m] = pos[q]
+                                a_src[m] = src_doc[s]
+                                a_spos[m] = pos[t]
+                            m += 1
+                            t += 1
+            i = j
+    return a_doc, a_pos, a_src, a_spos
 
 
-def anchors(part: np.ndarray, rank: np.ndarray, max_sources: int = MAX_SOURCES) -> np.ndarray:
+def anchors(
+    part: np.ndarray,
+    rank: np.ndarray,
+    max_sources: int = MAX_SOURCES,
+    max_positions: int = MAX_POSITIONS,
+) -> np.ndarray:
     """Anchors of one partition of fingerprints (sorted by hash, doc, pos)."""
-    d, p, s, sp = _anchor_kernel(part["hash"], part["doc"], part["pos"], rank, max_sources)
+    d, p, s, sp = _anchor_kernel(
+        part["hash"], part["doc"], part["pos"], rank, max_sources, max_positions
+    )
     out = np.empty(d.size, dtype=ANCHOR)
     out["doc"], out["pos"], out["src"], out["src_pos"] = d, p, s, sp
     return out
