@@ -63,10 +63,13 @@ def passages(
     inputs: str | Path | Sequence[str | Path],
     output: str | Path,
     config: PassagesConfig | None = None,
+    *,
+    report: str | Path | None = None,
     **overrides: Any,
 ) -> PassagesResult:
     """Cut passages that stand in several documents from all but the first (see the module
-    docstring); ``overrides`` are :class:`~neardup.config.PassagesConfig` fields."""
+    docstring); ``overrides`` are :class:`~neardup.config.PassagesConfig` fields. ``report``:
+    also write a self-contained HTML report there (needs ``neardup[report]``)."""
     cfg = _config(config, overrides)
     paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
     if not paths:
@@ -76,7 +79,12 @@ def passages(
     check_inputs_outside([*paths, *(s.name for s in sources)], out)
     fmt = cfg.output_format or default_output_format(sources)
     with owned_output(out), tempfile.TemporaryDirectory(dir=out, prefix=WORK_PREFIX) as work:
-        return _run(sources, out, Path(work), cfg, fmt)
+        result = _run(sources, out, Path(work), cfg, fmt)
+        if report is not None:
+            from neardup.report.passages import write_passages_report
+
+            result.outputs["report"] = str(write_passages_report(report, result.stats, out))
+        return result
 
 
 def _read(sources: list[Source], cfg: PassagesConfig, index: SharedTextIndex) -> _Corpus:

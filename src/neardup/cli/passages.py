@@ -54,14 +54,22 @@ from neardup.config import OUTPUT_FORMATS, PassagesConfig
     type=click.Choice(OUTPUT_FORMATS),
     help="Format of kept/removed (default: the input's).",
 )
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path),
+    help="Also write a self-contained HTML report (counts, cut lengths, top sources, documents "
+    "with their cuts marked).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def passages_cmd(inputs: tuple[str, ...], output: str, as_json: bool, **options: Any) -> None:
+def passages_cmd(
+    inputs: tuple[str, ...], output: str, as_json: bool, report: Path | None, **options: Any
+) -> None:
     """Cut every passage of INPUTS (a run of at least --min-words words) that also stands in an
     earlier document under --keep; the first copy stays. Cuts snap to sentence, line or
     paragraph boundaries. Writes kept, removed (documents left too short), spans.jsonl (one line
     per cut: id, start, end, words, source_id, source_start, source_end) and stats.json."""
     cfg = PassagesConfig(**{k: v for k, v in options.items() if v is not None})
-    result = passages(list(inputs), Path(output), cfg)
+    result = passages(list(inputs), Path(output), cfg, report=report)
     s = result.stats
     if as_json:
         emit_json(s)
@@ -74,3 +82,5 @@ def passages_cmd(inputs: tuple[str, ...], output: str, as_json: bool, **options:
     for row in s["top_sources"][:5]:
         click.echo(f"  source {row['id']}: {row['words']:,} words cut from later documents")
     click.echo(f"  results in {output}/")
+    if report is not None:
+        click.echo(f"  report: {result.outputs['report']}")

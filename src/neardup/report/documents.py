@@ -19,6 +19,14 @@ MAX_REMOVED_SHOWN = 50
 MAX_DOC_CHARS = 100_000
 
 
+def length_of(text: str) -> str:
+    """The length in characters of a text the report read (a text longer than
+    :data:`MAX_DOC_CHARS` was cut when read: its length says "over")."""
+    if len(text) > MAX_DOC_CHARS:
+        return f"over {MAX_DOC_CHARS:,} characters"
+    return f"{len(text):,} characters"
+
+
 def _iter_clusters(path: Path, count: list[int]) -> Iterator[dict[str, Any]]:
     """The clusters of ``clusters.jsonl``, slimmed to what the report needs."""
     import orjson
@@ -75,7 +83,7 @@ def wanted_ids(clusters: Iterable[dict[str, Any]]) -> set[str]:
     return wanted
 
 
-def _output_file(stats: dict[str, Any], output_dir: Path, key: str) -> Path | None:
+def output_file(stats: dict[str, Any], output_dir: Path, key: str) -> Path | None:
     """``kept.<fmt>`` or ``removed.<fmt>`` of the run: by the name stats.json records, looked
     for in ``output_dir`` first (the recorded path may be relative to another directory)."""
     candidates: list[Path] = []
@@ -88,25 +96,63 @@ def _output_file(stats: dict[str, Any], output_dir: Path, key: str) -> Path | No
     return next((p for p in candidates if p.is_file()), None)
 
 
-def load_texts(stats: dict[str, Any], output_dir: Path, wanted: set[str]) -> dict[str, str]:
-    """Texts of the ``wanted`` ids (compared as strings), read from kept and removed; the inputs
-    are a fallback for documents whose ids were generated (``SOURCE:LINE``, no id field)."""
+def iter_records(path: Path | None, needle: bytes | None = None) -> Iterator[dict[str, Any]]:
+    """The records of an output file (any format); JSONL lines without ``needle`` are skipped
+    undecoded. Unreadable records, and an unreadable file, end or skip quietly."""
+    from neardup.errors import NeardupError
+    from neardup.io.artifacts import _iter_records
+    from neardup.io.sources import decode_json_line, open_source
+
+    if path is None:
+        return
+    try:
+        source = open_source(str(path))
+        for line, raw, record in _iter_records(source):
+            if record is None:
+                if raw is None or (needle is not None and needle not in raw):
+                    continue
+                try:
+                    record, _ = decode_json_line(raw, str(path), line)
+                except NeardupError:
+                    continue
+            yield record
+    except (NeardupError, OSError):
+        return
+
+
+def _spec(stats: dict[str, Any]) -> Any:
     from neardup.io.sources import FieldSpec
 
     params = stats.get("parameters") or {}
-    spec = FieldSpec(
+    return FieldSpec(
         text_field=params.get("text_field") or "text", id_field=params.get("id_field") or "id"
     )
+
+
+def input_texts(stats: dict[str, Any], wanted: set[str]) -> dict[str, str]:
+    """Texts of the ``wanted`` ids (compared as strings) as the run read them: from its inputs
+    (a run that rewrites texts, such as ``neardup passages``, leaves the originals there)."""
     found: dict[str, str] = {}
-    files = [_output_file(stats, output_dir, k) for k in ("kept", "removed")]
+    spec = _spec(stats)
+    for entry in stats.get("inputs") or []:
+        name = entry.get("path") if isinstance(entry, dict) else None
+        if name and Path(name).exists() and len(found) < len(wanted):
+            _scan_texts(Path(name), name, spec, wanted, found)
+    return found
+
+
+def load_texts(stats: dict[str, Any], output_dir: Path, wanted: set[str]) -> dict[str, str]:
+    """Texts of the ``wanted`` ids (compared as strings), read from kept and removed; the inputs
+    are a fallback for documents whose ids were generated (``SOURCE:LINE``, no id field)."""
+    spec = _spec(stats)
+    found: dict[str, str] = {}
+    files = [output_file(stats, output_dir, k) for k in ("kept", "removed")]
     for path in files:
         if path is not None and len(found) < len(wanted):
             _scan_texts(path, str(path), spec, wanted, found)
     if len(found) < len(wanted):
-        for entry in stats.get("inputs") or []:
-            name = entry.get("path") if isinstance(entry, dict) else None
-            if name and Path(name).exists() and len(found) < len(wanted):
-                _scan_texts(Path(name), name, spec, wanted, found)
+        for key, text in input_texts(stats, wanted - found.keys()).items():
+            found[key] = text
     return found
 
 

@@ -31,8 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from neardup.errors import OutputError
+from neardup.report.containment import contained_section, read_contained
 from neardup.report.diffs import cluster_view
 from neardup.report.documents import largest_clusters, load_texts, wanted_ids
+from neardup.report.marks import CSS as MARKS_CSS
 from neardup.report.sections import (
     banding_section,
     boilerplate_section,
@@ -63,8 +65,13 @@ def write_report(
 
     Call it after the run's outputs are committed (``stats["outputs"]`` names them). The file is
     written under a temporary name beside ``path`` and renamed into place."""
-    target = Path(path)
     document = render_report(stats, Path(output_dir), max_clusters=max_clusters)
+    return write_html(path, document)
+
+
+def write_html(path: str | os.PathLike[str], document: str) -> Path:
+    """Write ``document`` to ``path`` under a temporary name beside it, renamed into place."""
+    target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
@@ -93,7 +100,9 @@ def render_report(stats: dict[str, Any], output_dir: Path, *, max_clusters: int 
             remedy="write the report from the output folder of a finished run",
         )
     top, total_clusters = largest_clusters(clusters_path, max(0, int(max_clusters)))
-    texts = load_texts(stats, output_dir, wanted_ids(top))
+    contained = read_contained(stats, output_dir, clusters_path)
+    wanted = wanted_ids(top) | (contained.wanted() if contained is not None else set())
+    texts = load_texts(stats, output_dir, wanted)
     shown = [cluster_view(c, texts) for c in top]
     blob = {"per_page": PER_PAGE, "total_clusters": total_clusters, "clusters": shown}
 
@@ -101,6 +110,7 @@ def render_report(stats: dict[str, Any], output_dir: Path, *, max_clusters: int 
         summary_section(stats),
         banding_section(stats, params),
         clusters_section(top, total_clusters, stripped(stats)),
+        contained_section(contained, stats, texts),
         boilerplate_section(stats.get("boilerplate")),
         run_section(stats),
     ]
@@ -108,7 +118,45 @@ def render_report(stats: dict[str, Any], output_dir: Path, *, max_clusters: int 
         f"neardup report · {fmt_int(stats.get('documents'))} documents → "
         f"{fmt_int(stats.get('kept'))} kept"
     )
-    version = html.escape(str(stats.get("neardup_version", "unknown")))
+    nav = [("summary", "Summary"), ("banding", "Banding"), ("clusters", "Clusters")]
+    if contained is not None:
+        nav.append(("contained", "Contained"))
+    if stats.get("boilerplate"):
+        nav.append(("boilerplate", "Boilerplate"))
+    nav.append(("run", "Run"))
+    return page(
+        title,
+        "neardup report",
+        inputs_line(stats),
+        nav,
+        sections,
+        version=stats.get("neardup_version"),
+        css=MARKS_CSS if contained is not None else "",
+        tail=[
+            '<script type="application/json" id="clusters-data">'
+            + _script_json(blob)
+            + "</script>",
+            "<script>\n" + _asset("report.js") + "</script>",
+        ],
+    )
+
+
+def page(
+    title: str,
+    heading: str,
+    sub: str,
+    nav: list[tuple[str, str]],
+    sections: list[str],
+    *,
+    version: Any,
+    css: str = "",
+    tail: list[str] | None = None,
+) -> str:
+    """A whole report page: ``sub`` (HTML) under the ``heading``, links to the ``nav`` section
+    ids, the sections, a footer and the ``tail`` elements (scripts) at the end of the body; the
+    stylesheet inline, with ``css`` added."""
+    links = "".join(f'<a href="#{html.escape(k)}">{html.escape(label)}</a>' for k, label in nav)
+    version_txt = html.escape(str(version if version is not None else "unknown"))
     return "\n".join(
         [
             "<!DOCTYPE html>",
@@ -119,26 +167,20 @@ def render_report(stats: dict[str, Any], output_dir: Path, *, max_clusters: int 
             # an empty data: icon, so the browser does not ask for /favicon.ico
             '<link rel="icon" href="data:,">',
             f"<title>{html.escape(title)}</title>",
-            "<style>\n" + _asset("report.css") + "</style>",
+            "<style>\n" + _asset("report.css") + css + "</style>",
             "</head>",
             "<body>",
             "<header>",
-            "<h1>neardup report</h1>",
-            f'<p class="sub">{inputs_line(stats)}</p>',
-            '<nav><a href="#summary">Summary</a><a href="#banding">Banding</a>'
-            '<a href="#clusters">Clusters</a>'
-            + ('<a href="#boilerplate">Boilerplate</a>' if stats.get("boilerplate") else "")
-            + '<a href="#run">Run</a></nav>',
+            f"<h1>{html.escape(heading)}</h1>",
+            f'<p class="sub">{sub}</p>',
+            f"<nav>{links}</nav>",
             "</header>",
             "<main>",
-            *sections,
+            *(s for s in sections if s),
             "</main>",
-            f'<footer>Written by neardup <span data-stat="neardup_version">{version}</span>. '
+            f'<footer>Written by neardup <span data-stat="neardup_version">{version_txt}</span>. '
             "This page is self-contained: it loads nothing from the network.</footer>",
-            '<script type="application/json" id="clusters-data">'
-            + _script_json(blob)
-            + "</script>",
-            "<script>\n" + _asset("report.js") + "</script>",
+            *(tail or []),
             "</body>",
             "</html>",
             "",

@@ -127,3 +127,47 @@ def histogram_svg(histogram: dict[str, Any], threshold: float) -> str | None:
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     _style_axes(ax)
     return _svg(fig, "hist")
+
+
+def lengths_svg(words: Any, min_words: int | None = None) -> str | None:
+    """Bars of cuts per length in words (logarithmic bins when the lengths span more than a
+    factor of 20), the shortest length a cut may have marked; None without cuts."""
+    import numpy as np
+
+    w = np.asarray(words, dtype=np.int64)
+    w = w[w > 0]
+    if w.size == 0:
+        return None
+    lo, hi = int(w.min()), int(w.max())
+    log_x = hi / lo > 20
+    if log_x:
+        edges = np.geomspace(lo, hi + 1, num=min(40, max(2, int(np.log2(hi / lo) * 6))) + 1)
+    else:
+        edges = np.linspace(lo, hi + 1, num=min(40, hi + 1 - lo) + 1)
+    counts, edges = np.histogram(w, bins=edges)
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color=ACCENT, linewidth=0)
+    if log_x:
+        ax.set_xscale("log")
+    if min_words:
+        ax.axvline(
+            min_words,
+            color=MARK,
+            linestyle="--",
+            linewidth=1.2,
+            label=f"--min-words {min_words}",
+        )
+        ax.legend(loc="upper right", fontsize=8, frameon=False)
+    positive = counts[counts > 0]
+    if positive.max() / positive.min() > 100:
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=0.8)
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("words per cut" + (" (log scale)" if log_x else ""), fontsize=9)
+    ax.set_ylabel("cuts", fontsize=9)
+    _style_axes(ax)
+    return _svg(fig, "lengths")

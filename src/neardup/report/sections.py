@@ -68,6 +68,7 @@ _SUMMARY_GROUPS: tuple[tuple[str, tuple[tuple[str, str, str, str], ...]], ...] =
             ("removed", "removed", "", "big bad"),
             ("removed_exact", "removed as exact duplicates", "", ""),
             ("removed_near", "removed as near duplicates", "", ""),
+            ("removed_contained", "removed as contained in a kept one", "", ""),
         ),
     ),
     (
@@ -99,6 +100,9 @@ _SUMMARY_GROUPS: tuple[tuple[str, tuple[tuple[str, str, str, str], ...]], ...] =
     ),
 )
 
+#: Numbers that only some runs have: their cards are left out when stats.json lacks them.
+_OPTIONAL = frozenset({"removed_contained"})
+
 _PARAMETERS = (
     ("threshold", "threshold"),
     ("num_perm", "permutations"),
@@ -114,6 +118,7 @@ _PARAMETERS = (
     ("max_bucket", "max bucket"),
     ("false_positive_area", "false-positive area"),
     ("false_negative_area", "false-negative area"),
+    ("containment", "containment"),
     ("workers", "workers"),
     ("output_format", "output format"),
     ("text_field", "text field"),
@@ -145,7 +150,11 @@ def _bytes(n: int) -> str:
 def summary_section(stats: dict[str, Any]) -> str:
     groups = []
     for title, items in _SUMMARY_GROUPS:
-        cards = "".join(_card(stats, k, label, unit, cls) for k, label, unit, cls in items)
+        cards = "".join(
+            _card(stats, k, label, unit, cls)
+            for k, label, unit, cls in items
+            if k not in _OPTIONAL or k in stats
+        )
         groups.append(f'<h3>{_esc(title)}</h3><div class="cards">{cards}</div>')
     params = "".join(
         f'<div class="param"><span class="k">{_esc(label)}</span> '
