@@ -39,7 +39,7 @@ from neardup.text.boilerplate import (
     batch_units,
     strip_batch,
 )
-from neardup.text.quotes import has_quotes, own_text
+from neardup.text.quotes import message_parts
 from neardup.text.shingle import shingle_batch
 
 
@@ -108,40 +108,51 @@ class BatchFingerprints:
 @dataclass(slots=True)
 class ContainmentBatch:
     """Containment fingerprints of a batch (rows of the batch in ``doc``), the lengths of the
-    own shingle sequences, and the own sets of the documents with quoted lines."""
+    own shingle sequences, and the own and body sets of the documents where they differ from
+    the whole text's."""
 
     hashes: np.ndarray
     doc: np.ndarray
     sizes: np.ndarray
     own: dict[int, np.ndarray]
+    body: dict[int, np.ndarray]
 
 
 def containment_batch(
     texts: list[str], shingles: np.ndarray, counts: np.ndarray, params: StageParams
 ) -> ContainmentBatch:
-    """Winnow each document's own shingle sequence (quoted lines dropped when the params say so)
-    for :mod:`neardup.sharedtext.containment`."""
+    """Winnow each document's own shingle sequence for :mod:`neardup.sharedtext.containment`,
+    and keep the sets of the documents whose own text or body (:mod:`neardup.text.quotes`)
+    differs from the text, when the params say messages are read that way."""
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     own: dict[int, np.ndarray] = {}
-    quoted = [i for i, t in enumerate(texts) if params.ignore_quotes and has_quotes(t)]
-    if quoted:
+    body: dict[int, np.ndarray] = {}
+    if params.ignore_quotes:
+        parts = [message_parts(t) for t in texts]
+        changed = [i for i, (b, o) in enumerate(parts) if b != texts[i] or o != texts[i]]
+    else:
+        changed = []
+    if changed:
+        both = [parts[i][k] for i in changed for k in (0, 1)]
         sb = shingle_batch(
-            [own_text(texts[i]) for i in quoted],
-            ngram=params.ngram,
-            char_ngram=params.char_ngram,
-            mode=params.shingle,
+            both, ngram=params.ngram, char_ngram=params.char_ngram, mode=params.shingle
         )
-        parts = [shingles[offsets[i] : offsets[i + 1]] for i in range(len(texts))]
-        for j, i in enumerate(quoted):
-            parts[i] = sb.shingles[sb.shingle_offsets[j] : sb.shingle_offsets[j + 1]]
-            own[i] = own_set(parts[i])
-        counts = np.fromiter((p.size for p in parts), dtype=np.int64, count=len(parts))
+        so = sb.shingle_offsets
+        seqs = [shingles[offsets[i] : offsets[i + 1]] for i in range(len(texts))]
+        for j, i in enumerate(changed):
+            b, o = parts[i]
+            if b != texts[i]:
+                body[i] = own_set(sb.shingles[so[2 * j] : so[2 * j + 1]])
+            if o != texts[i]:
+                seqs[i] = sb.shingles[so[2 * j + 1] : so[2 * j + 2]]
+                own[i] = own_set(seqs[i])
+        counts = np.fromiter((q.size for q in seqs), dtype=np.int64, count=len(seqs))
         offsets = np.zeros(len(texts) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
-        shingles = np.concatenate(parts) if parts else shingles[:0]
+        shingles = np.concatenate(seqs) if seqs else shingles[:0]
     h, _pos, d = winnow_kernel(shingles, offsets, params.containment)
-    return ContainmentBatch(h, d, counts.astype(np.int64), own)
+    return ContainmentBatch(h, d, counts.astype(np.int64), own, body)
 
 
 def fingerprint_texts(texts: list[str], params: StageParams) -> tuple[np.ndarray, ...]:
@@ -217,6 +228,7 @@ class Fingerprints:
     contain_doc: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     own_sizes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     own_sets: dict[int, np.ndarray] = field(default_factory=dict)
+    body_sets: dict[int, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -328,6 +340,9 @@ def _gather_containment(
     for row, own in cb.own.items():
         if keep[row]:
             fp.own_sets[int(ordinal_of[row])] = own
+    for row, body in cb.body.items():
+        if keep[row]:
+            fp.body_sets[int(ordinal_of[row])] = body
 
 
 def gather(

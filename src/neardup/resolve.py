@@ -9,7 +9,7 @@ corpus (the Spark executor calls the same functions once per partition of whole 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,13 @@ from neardup.candidates.lsh import VERIFIED_RECALL, LSHParams, candidate_pairs, 
 from neardup.cluster import components
 from neardup.config import DedupConfig
 from neardup.pipeline import Fingerprints
-from neardup.sharedtext.containment import Contained, OwnSets, contained_pairs
+from neardup.sharedtext.containment import (
+    Contained,
+    OwnSets,
+    best_containers,
+    contained_pairs,
+    overlaps,
+)
 from neardup.stages.decide import (
     REASON_CONTAINED,
     REASON_EXACT,
@@ -34,8 +40,9 @@ from neardup.stages.decide import (
     exact_groups,
     histogram_report,
     similarity_histogram,
+    star_edges_without_chains,
 )
-from neardup.verify import estimate_pairs, exact_overlap, exact_similarity
+from neardup.verify import estimate_pairs, exact_similarity
 
 
 @dataclass(slots=True)
@@ -54,6 +61,18 @@ class Resolution:
     # with containment on: C(removed ⊆ keeper) and C(keeper ⊆ removed), NaN elsewhere
     containment: np.ndarray | None = None
     containment_reverse: np.ndarray | None = None
+
+
+def _near(pairs: np.ndarray, near: np.ndarray) -> np.ndarray:
+    """Which of ``pairs`` (either orientation) are verified near-duplicate pairs: those stay
+    Jaccard decisions, with their keeper chosen by the policy alone."""
+    if near.size == 0:
+        return np.zeros(pairs.shape[0], dtype=bool)
+    key = np.sort(pairs, axis=1)
+    known = np.sort(near, axis=1)
+    k1 = key[:, 0].astype(np.int64) << 32 | key[:, 1]
+    k2 = known[:, 0].astype(np.int64) << 32 | known[:, 1]
+    return np.isin(k1, k2)
 
 
 def choose_lsh(cfg: DedupConfig) -> LSHParams:
@@ -85,15 +104,20 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
     demote = None
     if cfg.containment is not None:
         own = OwnSets(fp.shingles, fp.own_sets)
-        contained = contained_pairs(
-            own,
-            fp.contain_hash,
-            fp.contain_doc,
-            fp.own_sizes,
-            threshold=float(cfg.containment),
-            min_shingles=cfg.containment_min_shingles,
+        body = OwnSets(fp.shingles, fp.body_sets) if fp.body_sets else None
+        contained = best_containers(
+            contained_pairs(
+                own,
+                fp.contain_hash,
+                fp.contain_doc,
+                fp.own_sizes,
+                threshold=float(cfg.containment),
+                min_shingles=cfg.containment_min_shingles,
+                body=body,
+            )
         )
         c_edges = contained.pairs[ok[contained.pairs].all(axis=1)]
+        c_edges = c_edges[~_near(c_edges, accepted)] if c_edges.size else c_edges
         edges = np.concatenate([edges, c_edges]) if c_edges.size else edges
         demote = np.zeros(n, dtype=bool)
         demote[c_edges[:, 0]] = True
@@ -116,12 +140,30 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
     if contained is not None:
 
         def overlap(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            inter, size_a, size_b = exact_overlap(own, pairs)
-            return inter / np.maximum(size_a, 1), inter / np.maximum(size_b, 1)
+            c, rev, _ = overlaps(own, body, pairs)
+            return c, rev
 
-        reason, c_in, c_rev = contained_reasons(
-            d, cfg.threshold, float(cfg.containment or 1.0), overlap
-        )
+        c_threshold = float(cfg.containment or 1.0)
+        reason, c_in, c_rev = contained_reasons(d, cfg.threshold, c_threshold, overlap)
+        d = replace(d, reason=reason)
+        star = star_edges_without_chains(d, edges, c_edges[:, 0], c_in, cfg.threshold, c_threshold)
+        if star is not None:
+            labels, roots = components(n, star)
+            d = decide(
+                labels,
+                roots,
+                policy=cfg.keep,
+                clustering=cfg.clustering,
+                lengths=fp.lengths,
+                keep_values=fp.keep_values,
+                ids=fp.ids,
+                exact=fp.exact,
+                exact_edges=ex_edges,
+                near_edges=accepted,
+                similarity=similarity,
+                demote=demote,
+            )
+            reason, c_in, c_rev = contained_reasons(d, cfg.threshold, c_threshold, overlap)
     counts = {
         **document_counts(fp.shingles.counts, fp.modes),
         **cluster_counts(d.labels, d.removed, reason),

@@ -7,8 +7,8 @@
 * the MinHash estimate (the fraction of equal signature slots) and how many LSH bands agree;
 * ``P(candidate | J) = 1 − (1 − J^r)^b``, the chance that the banding proposes a pair of this
   similarity, and the verdict at the threshold;
-* the containment rule of ``--containment`` on the documents' own text (quoted e-mail lines left
-  out, as a run leaves them out), and its verdict;
+* the containment rule of ``--containment`` as a run applies it (the lower of the own texts'
+  and the bodies' containment, see :mod:`neardup.text.quotes`), and its verdict;
 * the shared passages: every run of at least 50 words that stands in both, with its characters
   on both sides, as ``neardup passages`` would cut it from B (A, the earlier, keeps it);
 * an aligned line-level diff: lines are compared after normalisation (so case, punctuation and
@@ -34,7 +34,7 @@ from neardup.sharedtext.containment import own_set
 from neardup.text.boilerplate import BoilerplateSet
 from neardup.text.lines import line_batch
 from neardup.text.normalize import normalize
-from neardup.text.quotes import own_text
+from neardup.text.quotes import message_parts
 from neardup.text.shingle import shingle_batch
 from neardup.verify import jaccard_pairs, sorted_sets
 
@@ -121,14 +121,22 @@ CONTAINMENT_SUGGESTED = 0.9
 def _containment_rule(a: Side, b: Side, cfg: DedupConfig) -> dict[str, Any]:
     """``--containment``'s view of the pair: containment of the own texts both ways, and its
     verdict at the configured threshold (or at 0.9 when containment is off)."""
-    texts = [a.text, b.text]
-    if cfg.containment_ignore_quotes:
-        texts = [own_text(t) for t in texts]
-    sb = shingle_batch(texts, ngram=cfg.ngram, char_ngram=cfg.char_ngram, mode=cfg.shingle)
-    sets = [own_set(sb.shingles[sb.shingle_offsets[i] : sb.shingle_offsets[i + 1]]) for i in (0, 1)]
-    n_a, n_b, inter = _overlap(sets[0], sets[1])
-    c_ab = inter / n_a if n_a else 0.0
-    c_ba = inter / n_b if n_b else 0.0
+    parts = [
+        message_parts(t) if cfg.containment_ignore_quotes else (t, t) for t in (a.text, b.text)
+    ]
+    texts = [p[1] for p in parts]
+    sb = shingle_batch(
+        [p[k] for p in parts for k in (1, 0)],
+        ngram=cfg.ngram,
+        char_ngram=cfg.char_ngram,
+        mode=cfg.shingle,
+    )
+    so = sb.shingle_offsets
+    sets = [own_set(sb.shingles[so[i] : so[i + 1]]) for i in range(4)]  # own A, body A, own B…
+    n_a, n_b, inter = _overlap(sets[0], sets[2])
+    body_a, body_b, body_inter = _overlap(sets[1], sets[3])
+    c_ab = min(inter / n_a if n_a else 0.0, body_inter / body_a if body_a else 0.0)
+    c_ba = min(inter / n_b if n_b else 0.0, body_inter / body_b if body_b else 0.0)
     threshold = cfg.containment if cfg.containment is not None else CONTAINMENT_SUGGESTED
     small, large, c, n_small = ("A", "B", c_ab, n_a) if n_a <= n_b else ("B", "A", c_ba, n_b)
     if n_small < cfg.containment_min_shingles:

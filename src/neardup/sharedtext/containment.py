@@ -113,6 +113,19 @@ def candidates(
     return np.unique(pairs, axis=0) if pairs.size else np.zeros((0, 2), np.int64)
 
 
+def overlaps(own: Any, body: Any, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(C(a ⊆ b), C(b ⊆ a), |S(a)|)`` of pairs: each containment is the lower of the own
+    texts' and the bodies' (``own``/``body`` give the sets), ``|S(a)|`` the own set's size."""
+    inter, size_a, size_b = exact_overlap(own, pairs)
+    c = inter / np.maximum(size_a, 1)
+    rev = inter / np.maximum(size_b, 1)
+    if body is not None and pairs.size:
+        b_inter, b_a, b_b = exact_overlap(body, pairs)
+        c = np.minimum(c, b_inter / np.maximum(b_a, 1))
+        rev = np.minimum(rev, b_inter / np.maximum(b_b, 1))
+    return c, rev, size_a
+
+
 def contained_pairs(
     table: Any,
     fp_hash: np.ndarray,
@@ -121,16 +134,29 @@ def contained_pairs(
     *,
     threshold: float,
     min_shingles: int,
+    body: Any = None,
 ) -> Contained:
     """Verified pairs ``(a, b)`` with ``C(a ⊆ b) ≥ threshold`` and ``|S(a)| ≥ min_shingles``
-    (``table`` gives the own sets; ``sizes`` the lengths of the own shingle sequences)."""
+    (``table`` gives the own sets and ``body`` the bodies' sets, see :func:`overlaps`;
+    ``sizes`` the lengths of the own shingle sequences)."""
     cand = candidates(fp_hash, fp_doc, sizes, threshold)
     cand = cand[sizes[cand[:, 0]] >= min_shingles] if cand.size else cand
     if cand.size == 0:
         z = np.zeros(0)
         return Contained(np.zeros((0, 2), np.int64), z, z)
-    inter, size_a, size_b = exact_overlap(table, cand)
-    c = inter / np.maximum(size_a, 1)
+    c, rev, size_a = overlaps(table, body, cand)
     ok = (c >= threshold) & (size_a >= min_shingles)
-    rev = inter[ok] / np.maximum(size_b[ok], 1)
-    return Contained(cand[ok], c[ok], rev)
+    return Contained(cand[ok], c[ok], rev[ok])
+
+
+def best_containers(found: Contained) -> Contained:
+    """One pair per contained document: the container holding most of it (ties: the earlier
+    container in input order). A document joins that container's cluster only, so containment
+    does not chain every document that shares a passage into one cluster."""
+    if found.pairs.size == 0:
+        return found
+    a, b = found.pairs[:, 0], found.pairs[:, 1]
+    order = np.lexsort((b, -found.containment, a))
+    first = np.r_[True, a[order][1:] != a[order][:-1]]
+    pick = order[first]
+    return Contained(found.pairs[pick], found.containment[pick], found.reverse[pick])

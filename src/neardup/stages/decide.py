@@ -245,6 +245,44 @@ def contained_reasons(
     return reason, c_out, r_out
 
 
+def star_edges_without_chains(
+    d: Decisions,
+    edges: np.ndarray,
+    contained: np.ndarray,
+    containment: np.ndarray,
+    threshold: float,
+    c_threshold: float,
+) -> np.ndarray | None:
+    """Edges that cut chains through containment, or ``None`` when no chain needs cutting.
+
+    In a cluster joined by at least one containment edge (``contained`` lists the contained
+    documents), a removed member must be a near duplicate of its keeper (Jaccard ≥
+    ``threshold``), inside it (``containment`` ≥ ``c_threshold``) or an exact copy; a member
+    reached only through a chain (a short note contained in a long post that is itself near
+    another) is not. Such clusters are rebuilt as stars of their valid members around the
+    keeper; other clusters keep their ``edges``."""
+    if d.roots.size == 0 or contained.size == 0:
+        return None
+    has = np.zeros(d.roots.size, dtype=bool)
+    in_cl = d.labels[contained]
+    has[in_cl[in_cl >= 0]] = True
+    member = (d.labels >= 0) & has[np.maximum(d.labels, 0)]
+    ok = (
+        (d.reason == REASON_EXACT)
+        | (np.nan_to_num(d.similarity, nan=0.0) >= threshold)
+        | (np.nan_to_num(containment, nan=0.0) >= c_threshold)
+    )
+    bad = member & d.removed & ~ok
+    if not bad.any():
+        return None
+    ref_of_cluster = np.where(d.keepers >= 0, d.keepers, d.roots)
+    keep_edge = ~member[edges[:, 0]] if edges.size else np.zeros(0, dtype=bool)
+    x = np.flatnonzero(member & d.removed & ok)
+    star = np.stack([x, ref_of_cluster[d.labels[x]]], axis=1).astype(np.int64)
+    star = star[star[:, 0] != star[:, 1]]
+    return np.concatenate([edges[keep_edge], star]) if star.size else edges[keep_edge]
+
+
 def cluster_counts(labels: np.ndarray, removed: np.ndarray, reason: np.ndarray) -> dict[str, int]:
     """The cluster counts of stats.json for documents holding whole clusters."""
     sizes = np.unique(labels[labels >= 0], return_counts=True)[1]

@@ -1,33 +1,121 @@
-"""E-mail and Usenet quoting: the lines of a message that quote another one.
+"""What of an e-mail or Usenet message is its body, and what is its writer's own text.
 
-A line is *quoted* when, after leading white space, it starts with ``>`` or ``|`` (the marks
-mail and news readers put before quoted text, possibly nested: ``> >``, ``>>``), or when it is an
-attribution header: it starts with "In article" or "In message", or it ends with "writes:",
-"wrote:" or "says:". For containment (:mod:`neardup.sharedtext.containment`) these lines are not
-the quoting message's own text, so a reply that quotes its whole parent does not make the parent
-"contained" in it.
+Containment (:mod:`neardup.sharedtext.containment`) measures a message by its *own* text, so a
+reply that quotes its parent does not "contain" the parent, and also by its *body*, so a message
+whose own text is only a signature or a line is not "contained" in another one that ends the
+same way. The body (:func:`message_parts`) drops the header block and the signature; the own
+text (:func:`own_text`) drops:
+
+* the header block at the top (``From:``, ``Subject:``, ``Lines:`` … up to the first blank line,
+  when it has at least two header lines) and the signature (from a line ``--`` to the end);
+* quoted lines: after leading white space, a quote mark (``>``, ``|``, ``:``, ``#``, ``<``,
+  ``}``, ``=``), possibly after initials (``BM>``, ``jd]``); in a reply (its header has
+  ``Subject: Re:`` or ``In-Reply-To:``), indented lines too, the quoting style of newsreaders
+  that indent instead of marking;
+* attribution lines (starting "In article" or "In message", or ending "writes:", "wrote:",
+  "says:"), and the indented block after one (the quoting style of several newsreaders);
+* everything after a forwarding separator ("-----Original Message-----", "---- Original
+  Article ----", "Begin included article", "Article #123"), or after a header block pasted into
+  the body (two or more ``From:``/``Subject:``/``Date:``… lines in a row).
+
+Text without any of these marks is returned unchanged, after a quick test.
 """
 
 from __future__ import annotations
 
 import re
 
-_QUOTE_RE = re.compile(
-    r"^[ \t]*(?:[>|]|in (?:article|message)\b)|(?:writes|wrote|says)\s*:[ \t]*$",
-    re.IGNORECASE | re.MULTILINE,
+_HEADER = re.compile(r"^[A-Za-z][\w-]*:[ \t]")
+_PASTED_HEADER = re.compile(
+    r"^[ \t>]*(?:from|subject|date|newsgroups|message-id|sender|to|reply-to):[ \t]", re.IGNORECASE
 )
-_MARKS = (">", "|", "writes", "wrote", "says", "In article", "In message")
+_QUOTED = re.compile(r"^[ \t]*(?:[>|:#<}=]|[A-Za-z]{1,4}[>\]])")
+_REPLY_HEADER = re.compile(r"^(?:subject:[ \t]*re:|in-reply-to:)", re.IGNORECASE)
+_INDENTED = re.compile(r"^(?: {2,}|\t)\S")
+_ATTRIBUTION = re.compile(
+    r"^[ \t]*in (?:article|message)\b|(?:writes|wrote|says)\s*:[ \t]*$", re.IGNORECASE
+)
+_SEPARATOR = re.compile(
+    r"^[ \t]*(?:-{2,}[ \t]*(?:original|forwarded)[ \t]+(?:message|article|post)[ \t]*-*"
+    r"|begin included (?:article|message)|original (?:post|article|message) follows"
+    r"|article[ \t]*#?[ \t]*\d+)",
+    re.IGNORECASE,
+)
+_MARKS = (">", "|", ":", "#", "<", "}", "]", "--", "writes", "wrote", "says", "In ", "rticle")
 
 
 def has_quotes(text: str) -> bool:
-    """Whether ``text`` has at least one quoted line (a fast test first)."""
-    if not any(m in text for m in _MARKS):
-        return False
-    return _QUOTE_RE.search(text) is not None
+    """Whether :func:`own_text` drops something from ``text``."""
+    return any(m in text for m in _MARKS) and own_text(text) != text
 
 
 def own_text(text: str) -> str:
-    """``text`` without its quoted lines (see the module docstring)."""
-    if not has_quotes(text):
-        return text
-    return "\n".join(line for line in text.split("\n") if not _QUOTE_RE.search(line))
+    """``text`` without headers, signature, quoted lines and forwarded material (see the
+    module docstring)."""
+    return message_parts(text)[1]
+
+
+def message_parts(text: str) -> tuple[str, str]:
+    """``(body, own)``: the text without its header block and signature, and the body without
+    quoted lines and forwarded material (see the module docstring)."""
+    if not any(m in text for m in _MARKS):
+        return text, text
+    lines = text.split("\n")
+    in_body = [True] * len(lines)
+    i = _skip_headers(lines, in_body)
+    reply = any(_REPLY_HEADER.match(line) for line in lines[:i])
+    keep = list(in_body)
+    after_attribution = False
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        if stripped in ("--", "-- ") or line == "-- ":
+            _drop_from(in_body, i)
+            _drop_from(keep, i)
+            break
+        if _SEPARATOR.match(line) or _pasted_headers(lines, i):
+            _drop_from(keep, i)
+            break
+        if _ATTRIBUTION.search(line):
+            keep[i] = False
+            after_attribution = True
+        elif (
+            _QUOTED.match(line)
+            or (after_attribution and (not stripped or line[:1] in " \t"))
+            or (reply and _INDENTED.match(line))
+        ):
+            keep[i] = False
+        else:
+            after_attribution = False
+        i += 1
+    body = "\n".join(line for line, k in zip(lines, in_body, strict=True) if k)
+    own = "\n".join(line for line, k in zip(lines, keep, strict=True) if k)
+    return body, own
+
+
+def _skip_headers(lines: list[str], keep: list[bool]) -> int:
+    """Drop a leading header block of two or more header lines; returns the first body line."""
+    i = 0
+    headers = 0
+    while i < len(lines) and lines[i].strip():
+        if _HEADER.match(lines[i]):
+            headers += 1
+        elif not (headers and lines[i][:1] in " \t"):  # not a continuation line
+            return 0
+        i += 1
+    if headers < 2:
+        return 0
+    for j in range(i):
+        keep[j] = False
+    return i
+
+
+def _pasted_headers(lines: list[str], i: int) -> bool:
+    return bool(
+        _PASTED_HEADER.match(lines[i]) and i + 1 < len(lines) and _PASTED_HEADER.match(lines[i + 1])
+    )
+
+
+def _drop_from(keep: list[bool], i: int) -> None:
+    for j in range(i, len(keep)):
+        keep[j] = False
