@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from neardup import __version__
+from neardup.boilerplate_counts import candidate_units, frequent_units, raw_graph
 from neardup.candidates.lsh import LSHParams
 from neardup.config import DedupConfig
 from neardup.errors import (
@@ -48,12 +49,7 @@ from neardup.records import Cluster
 from neardup.resolve import REASON_NAMES, Resolution, choose_lsh, resolve
 from neardup.shingle_store import ShingleStore
 from neardup.stages.decide import stats_counts
-from neardup.text.boilerplate import (
-    BoilerplateSet,
-    BoilerplateTally,
-    UnitCounter,
-    frequent_units,
-)
+from neardup.text.boilerplate import BoilerplateSet, BoilerplateTally, UnitCounter
 
 if TYPE_CHECKING:
     from neardup.executors.spark import SparkExecutor
@@ -268,7 +264,8 @@ def _fingerprint(
     lsh: LSHParams,
 ) -> tuple[Fingerprints, BoilerplateSet | None]:
     """The fingerprint pass, preceded — when boilerplate is stripped — by a pass that counts
-    line units and clusters the raw texts, so that units are counted once per cluster."""
+    line units and fingerprints the raw texts, so that units are counted once per distinct
+    context (:func:`_boilerplate_set`)."""
     if not cfg.strip_boilerplate:
         t = time.perf_counter()
         fp = _scan_pass(sources, cfg, executor, work, progress, "fingerprint", None)
@@ -291,19 +288,24 @@ def _boilerplate_set(
     clock: StageClock,
     lsh: LSHParams,
 ) -> BoilerplateSet:
+    """The boilerplate units: a pass counts the units of every document and fingerprints the raw
+    texts; each unit found in enough documents is then counted once per distinct context
+    (:mod:`neardup.boilerplate_counts`)."""
     t = time.perf_counter()
     params = StageParams.from_config(cfg, collect_units=True)
     raw = _scan_pass(sources, cfg, executor, work, progress, "count lines", params)
     clock.record("count lines", t)
     t = time.perf_counter()
-    labels = resolve(raw, cfg, lsh).labels
-    bset = frequent_units(
-        raw.units or UnitCounter(),
-        labels,
+    units = raw.units or UnitCounter()
+    bset = candidate_units(
+        units,
         min_docs=cfg.boilerplate_min_docs,
         long_words=cfg.boilerplate_long_words,
         long_min_docs=cfg.boilerplate_long_min_docs,
     )
+    if len(bset):
+        edges, slack = raw_graph(raw, cfg, lsh)
+        bset = frequent_units(units, bset, len(raw), edges, slack)
     clock.record("boilerplate", t)
     return bset
 
@@ -320,7 +322,9 @@ def find_boilerplate(
 
     Returns ``{"documents", "documents_with_boilerplate", "lines_stripped", "bytes_stripped",
     "parameters", "lines": [{"line", "clusters", "documents", "examples"}, ...]}`` with the
-    ``top`` lines that would be stripped from the most documents."""
+    ``top`` lines that would be stripped from the most documents; ``clusters`` is a line's
+    frequency, its number of distinct documents with copies of one counted once
+    (:mod:`neardup.boilerplate_counts`), ``documents`` the number it is stripped from."""
     cfg = _config(config, {"strip_boilerplate": True, **overrides})
     paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
     if not paths:

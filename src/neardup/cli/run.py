@@ -250,7 +250,8 @@ def boilerplate_cmd(
     **options: Any,
 ) -> None:
     """Report the boilerplate lines of INPUTS (lines that stand in many distinct documents),
-    changing nothing. Each line is counted once per cluster of near-duplicate documents."""
+    changing nothing. Near-duplicate copies of one document count once; documents whose only
+    shared text is repeated lines count apart."""
     base = DedupConfig.from_toml(config_file) if config_file else DedupConfig()
     changes = {k: v for k, v in options.items() if v is not None}
     cfg = base.with_(**changes) if changes else base
@@ -263,7 +264,8 @@ def boilerplate_cmd(
         f"neardup: {report['documents']:,} documents · boilerplate in "
         f"{report['documents_with_boilerplate']:,} · {report['lines_stripped']:,} lines "
         f"({report['bytes_stripped']:,} bytes) would be stripped · a line counts when it stands "
-        f"in ≥ {p['min_docs']} clusters (≥ {p['long_min_docs']} if over {p['long_words']} words)"
+        f"in ≥ {p['min_docs']} distinct documents (≥ {p['long_min_docs']} if over "
+        f"{p['long_words']} words; copies count once)"
     )
     if not report["lines"]:
         click.echo("  no boilerplate lines found")
@@ -271,7 +273,7 @@ def boilerplate_cmd(
         text = row["line"] if len(row["line"]) <= 70 else row["line"][:69] + "…"
         examples = ", ".join(str(e) for e in row["examples"])
         click.echo(
-            f"  {row['documents']:>7,} docs  {row['clusters']:>7,} clusters  {text!r}  "
+            f"  {row['documents']:>7,} docs  {row['clusters']:>7,} distinct  {text!r}  "
             f"(e.g. {examples})"
         )
 

@@ -1,14 +1,16 @@
 """Boilerplate: lines that repeat across a corpus — author bios, "Related stories" boxes, share
-buttons, sign-offs — found, counted once per near-duplicate cluster, and stripped.
+buttons, sign-offs — found, counted once per distinct context, and stripped.
 
 Units
 -----
 Every line is normalised and hashed (:mod:`neardup.text.lines`); so is every *block* of two or
-more lines (a paragraph between blank lines). A unit's *document frequency* is the number of
-distinct near-duplicate clusters it stands in, a document outside any cluster counting as its
-own cluster. Counting clusters rather than documents is what keeps an article's own paragraphs
-safe when the article was scraped twice; the CCNet-style rule of deleting every line seen twice
-deletes them.
+more lines (a paragraph between blank lines). A unit's *frequency* is the number of distinct
+contexts it stands in (:mod:`neardup.boilerplate_counts`): near-duplicate documents are one
+context for a unit when they are still near-duplicates without it, and a document outside any
+cluster of near-duplicates is a context of its own. So the copies of an article count once for
+each of its paragraphs — what keeps an article's own paragraphs safe when it was scraped twice;
+the CCNet-style rule of deleting every line seen twice deletes them — while a long footer under
+short notes counts once per note, though the footer alone makes the notes near-duplicates.
 
 Which lines are boilerplate
 ---------------------------
@@ -25,10 +27,14 @@ widget). A line is stripped when
 
 The second condition protects hard-wrapped text such as Reuters bodies, where a line like
 "said." or "The U.S. Agriculture Department" recurs in hundreds of articles as the tail or the
-head of a sentence that runs across a line break. A stack of repeated menu lines inside one
-block goes when the whole block repeats; when it is glued to varying text without a blank line,
-its lines are left alone, the safe side (tables, such as Reuters' "Pay April 15" / "Record
-March 31" dividend rows, look the same).
+head of a sentence that runs across a line break. A line that ends in an abbreviation ("The
+Federal Deposit Insurance Corp.", "the U.S.") does not end a sentence (:mod:`neardup.text.lines`):
+it does not close, and the line after it opens only when it cannot be the rest of that sentence,
+that is when it ends its block without ending a sentence itself — as the sign-off "Reuter" after
+"… Shearson Lehman Brothers Inc." does, and "Agriculture Department said." after "the U.S." does
+not. A stack of repeated menu lines inside one block goes when the whole block repeats; when it
+is glued to varying text without a blank line, its lines are left alone, the safe side (tables,
+such as Reuters' "Pay April 15" / "Record March 31" dividend rows, look the same).
 
 Stripping a run of lines that sat between two blank lines also removes one of those blank lines,
 so paragraphs stay separated by exactly one blank line.
@@ -42,12 +48,12 @@ from typing import Any
 import numba as nb
 import numpy as np
 
-from neardup.text.lines import STARTS_LOWER, TERMINAL, LineBatch, line_batch
+from neardup.text.lines import ABBREVIATION, STARTS_LOWER, TERMINAL, LineBatch, line_batch
 
-#: Default minimum number of distinct clusters a line must stand in (see README: measured on
-#: BBC News, Reuters-21578 and 20 Newsgroups).
+#: Default minimum number of distinct contexts (copies of one article counting once) a line must
+#: stand in (see README: measured on BBC News, Reuters-21578 and 20 Newsgroups).
 DEFAULT_MIN_DOCS = 10
-#: Lines or blocks with more tokens than this need ``DEFAULT_LONG_FACTOR`` times more clusters.
+#: Lines or blocks with more tokens than this need ``DEFAULT_LONG_FACTOR`` times more contexts.
 DEFAULT_LONG_WORDS = 40
 DEFAULT_LONG_FACTOR = 5
 
@@ -142,7 +148,7 @@ class UnitCounter:
 
 @dataclass(frozen=True, slots=True)
 class BoilerplateSet:
-    """Frequent units: sorted hashes with their cluster frequencies."""
+    """Frequent units: sorted hashes with their frequencies (see module docstring)."""
 
     units: np.ndarray
     frequency: np.ndarray
@@ -158,52 +164,6 @@ class BoilerplateSet:
 
     def __len__(self) -> int:
         return int(self.units.size)
-
-
-def frequent_units(
-    counter: UnitCounter,
-    labels: np.ndarray,
-    *,
-    min_docs: int = DEFAULT_MIN_DOCS,
-    long_words: int = DEFAULT_LONG_WORDS,
-    long_min_docs: int | None = None,
-) -> BoilerplateSet:
-    """Units that stand in at least ``min_docs`` distinct clusters (``long_min_docs`` for units
-    of more than ``long_words`` tokens). ``labels`` are the near-duplicate clusters of the
-    documents (-1 for a document alone)."""
-    long_min = long_min_docs if long_min_docs is not None else DEFAULT_LONG_FACTOR * min_docs
-    empty = BoilerplateSet(
-        np.zeros(0, np.uint64), np.zeros(0, np.int64), min_docs, long_words, long_min
-    )
-    if not counter.units:
-        return empty
-    units = np.concatenate(counter.units)
-    tokens = np.concatenate(counter.tokens)
-    counts = np.concatenate(counter.counts)
-    if units.size == 0:
-        return empty
-    # 1. document frequency bounds cluster frequency: keep only units seen in ≥ min_docs docs
-    uniq, inverse, doc_freq = np.unique(units, return_inverse=True, return_counts=True)
-    need = np.full(uniq.size, min_docs, dtype=np.int64)
-    max_tokens = np.zeros(uniq.size, dtype=np.int64)
-    np.maximum.at(max_tokens, inverse, tokens)
-    need[max_tokens > long_words] = long_min
-    hot = doc_freq >= need
-    if not hot.any():
-        return empty
-    entry_hot = hot[inverse]
-    # 2. cluster frequency of those: distinct (unit, cluster) pairs
-    doc = np.repeat(np.arange(counts.size, dtype=np.int64), counts)[entry_hot]
-    n_clusters = int(labels.max(initial=-1)) + 1
-    cluster = np.where(labels[doc] >= 0, labels[doc], n_clusters + doc)
-    u = inverse[entry_hot]
-    order = np.lexsort((cluster, u))
-    u_s, c_s = u[order], cluster[order]
-    first = np.ones(u_s.size, dtype=bool)
-    first[1:] = (u_s[1:] != u_s[:-1]) | (c_s[1:] != c_s[:-1])
-    cluster_freq = np.bincount(u_s[first], minlength=uniq.size)
-    frequent = cluster_freq >= need
-    return BoilerplateSet(uniq[frequent], cluster_freq[frequent], min_docs, long_words, long_min)
 
 
 @nb.njit(inline="always", cache=True)
@@ -243,7 +203,12 @@ def strip_mask_kernel(
                 continue
             first = i == lo or block_of[i - 1] != b
             last = i == hi - 1 or block_of[i + 1] != b
-            opens = first or ((flags[i - 1] & TERMINAL) != 0 and (flags[i] & STARTS_LOWER) == 0)
+            # after "… Lehman Brothers Inc." a sign-off ends the block unpunctuated: it cannot be
+            # the rest of the sentence, as "Agriculture Department said." after "the U.S." is
+            after_stop = (flags[i - 1] & TERMINAL) != 0 or (
+                (flags[i - 1] & ABBREVIATION) != 0 and last and (flags[i] & TERMINAL) == 0
+            )
+            opens = first or (after_stop and (flags[i] & STARTS_LOWER) == 0)
             closes = last or ((flags[i] & TERMINAL) != 0 and (flags[i + 1] & STARTS_LOWER) == 0)
             if opens and closes:
                 mask[i] = True
@@ -300,7 +265,7 @@ class StrippedBatch:
     texts: list[str]
     removed: list[list[int]]  # per document: removed line numbers (1-based)
     stripped_bytes: int
-    examples: list[tuple[int, int, str, int]]  # (document, line hash, text, cluster frequency)
+    examples: list[tuple[int, int, str, int]]  # (document, line hash, text, frequency)
 
 
 def strip_batch(texts: list[str], bset: BoilerplateSet) -> StrippedBatch:
@@ -352,7 +317,7 @@ def apply_removed(text: str, removed: list[int]) -> str:
 
 @dataclass(slots=True)
 class BoilerplateTally:
-    """What was stripped, per distinct line: text, cluster frequency, documents, example ids."""
+    """What was stripped, per distinct line: text, frequency, documents, example ids."""
 
     lines: dict[int, list[Any]] = field(default_factory=dict)  # hash -> [text, freq, docs, ids]
     lines_stripped: int = 0

@@ -3,8 +3,21 @@
 For every line (text split on ``\\n``, as ``str.split`` does) the kernel reports the hash of its
 normalised form (the same normalisation as :mod:`neardup.text.normalize`, applied to the line
 alone), its number of tokens, whether it is blank (only whitespace), and whether it ends a
-sentence (its last visible character is terminal punctuation). *Blocks* are maximal runs of
-non-blank lines, i.e. paragraphs separated by blank lines.
+sentence: its last visible character is a full stop, a question or exclamation mark or an
+ellipsis, perhaps followed by a closing quote or bracket (a colon announces more: "… as
+follows:" goes on in the table under it). *Blocks* are maximal runs of non-blank lines, i.e.
+paragraphs separated by blank lines.
+
+A full stop right after an abbreviation does not end a sentence: "The Federal Deposit Insurance
+Corp." at the end of a line is the head of a sentence that goes on in the next line. Such a line
+has the ABBREVIATION flag instead of TERMINAL. Abbreviations are
+
+* a single ASCII letter that is upper-case ("J.", the last letter of "U.S." or "U.S.A.") or
+  that follows a full stop ("e.g.", "a.m."), and
+* a word of :data:`ABBREVIATION_WORDS` written with a capital ("Corp.", "INC.", "Mr.", "No.",
+  "Calif."; "said no." ends a sentence).
+
+A number before the full stop ("rose to 5.") is not an abbreviation.
 """
 
 from __future__ import annotations
@@ -18,19 +31,46 @@ from neardup.hashing import _FNV_OFFSET, _FNV_PRIME, _FOLD_PRIME, fmix64
 from neardup.text.normalize import char_classes
 from neardup.text.shingle import _decode, encode_batch
 
-BLANK, TERMINAL, STARTS_LOWER = 1, 2, 4
+BLANK, TERMINAL, STARTS_LOWER, ABBREVIATION = 1, 2, 4, 8
+
+#: Words that, capitalised and followed by a full stop, abbreviate: titles, company suffixes,
+#: months and the postal abbreviations of U.S. states (AP style). Not "etc." nor "Mar."/"May",
+#: which end sentences as often as not or are words.
+ABBREVIATION_WORDS = (  # noqa: SIM905 - one word list, grouped by kind
+    # titles and ranks
+    "mr mrs ms messrs dr prof rev hon sen rep gov gen col lt maj capt sgt adm cmdr jr sr "
+    # companies and addresses
+    "corp inc ltd co cos bros plc llc pty st mt ft ave blvd dept no nos vs "
+    # months
+    "jan feb apr jun jul aug sep sept oct nov dec "
+    # U.S. states
+    "ala ariz ark calif colo conn del fla ga ill ind kan ky la md mass mich minn miss mo mont "
+    "neb nev okla ore pa tenn tex va vt wash wis wyo"
+).split()
+
+
+def _pack(word: str) -> int:
+    """An ASCII word of at most 12 letters as 5 bits a letter (what the kernel computes)."""
+    code = 0
+    for ch in word.lower():
+        code = code * 32 + ord(ch) - 96
+    return code
+
+
+#: The packed abbreviations, sorted (the kernel looks them up by binary search).
+ABBREVIATIONS = np.array(sorted({_pack(w) for w in ABBREVIATION_WORDS}), dtype=np.int64)
 LINE_SALT = np.uint64(0x243F6A8885A308D3)
 BLOCK_SALT = np.uint64(0x13198A2E03707344)
 
 
 @nb.njit(inline="always", cache=True)
 def _ends_sentence(cp: int | np.int64) -> bool:
-    """. ! ? : … and the CJK full stop, exclamation and question marks."""
+    """. ! ? … and the CJK full stop, exclamation and question marks. Not the colon: it announces
+    what follows ("… discount notes as follows:" before a table's header)."""
     return (
         cp == 0x2E
         or cp == 0x21
         or cp == 0x3F
-        or cp == 0x3A
         or cp == 0x2026
         or cp == 0x3002
         or cp == 0xFF01
@@ -50,6 +90,23 @@ def _closes_quote(cp: int | np.int64) -> bool:
         or cp == 0x2019
         or cp == 0x201D
     )
+
+
+@nb.njit(inline="always", cache=True)
+def _abbreviation(
+    code: int | np.int64, length: int, first: int | np.int64, after_stop: bool
+) -> bool | np.bool_:
+    """Whether a token (letters packed as in :func:`_pack`, -1 if not all ASCII letters) is an
+    abbreviation when a full stop follows it (see module docstring)."""
+    if code < 0:
+        return False
+    upper = first >= 65 and first <= 90
+    if length == 1:
+        return upper or after_stop
+    if not upper:
+        return False
+    k = np.searchsorted(ABBREVIATIONS, code)
+    return k < ABBREVIATIONS.size and ABBREVIATIONS[k] == code
 
 
 @nb.njit(cache=True, nogil=True)
@@ -79,6 +136,10 @@ def line_kernel(
             before_last: int | np.int64 = 0
             first_word = -1  # 1 when the first word character is a lower-case letter
             tok_len = 0  # code points of the current (or last) token
+            tok_code = 0  # its letters packed as in _pack; -1 once it holds anything else
+            tok_first: int | np.int64 = 0  # its first code point
+            tok_after_stop = False  # whether a full stop comes right before it
+            prev_cp: int | np.int64 = 0  # the code point before this one, white space included
             while i < end and buf[i] != 10:
                 c0 = buf[i]
                 if c0 < 128:
@@ -102,7 +163,15 @@ def line_kernel(
                         in_tok = True
                         ntok += 1
                         tok_len = 0
+                        tok_code = 0
+                        tok_first = cp
+                        tok_after_stop = prev_cp == 0x2E
                     tok_len += 1
+                    if tok_code >= 0:
+                        if c0 >= 97 and c0 <= 122 and tok_len <= 12:
+                            tok_code = tok_code * 32 + (c0 - 96)
+                        else:
+                            tok_code = -1
                     if ln == 1:
                         h = (h ^ np.uint64(c0)) * _FNV_PRIME
                     else:
@@ -110,15 +179,22 @@ def line_kernel(
                             h = (h ^ np.uint64(buf[i + q])) * _FNV_PRIME
                 else:
                     in_tok = False
+                prev_cp = cp
                 i += ln
             hashes[ln_i] = fmix64(h) ^ LINE_SALT
             tokens[ln_i] = ntok
             f = 0
             if blank:
                 f |= BLANK
-            # "U.S." or "J." at the end of a line is an abbreviation, not the end of a sentence
-            abbreviation = last_cp == 0x2E and tok_len == 1 and classes[before_last] != 0
-            if (_ends_sentence(last_cp) and not abbreviation) or (
+            # "Corp.", "U.S." or "J." at the end of a line: an abbreviation, not a sentence's end
+            abbreviation = (
+                last_cp == 0x2E
+                and classes[before_last] != 0
+                and _abbreviation(tok_code, tok_len, tok_first, tok_after_stop)
+            )
+            if abbreviation:
+                f |= ABBREVIATION
+            elif _ends_sentence(last_cp) or (
                 _closes_quote(last_cp) and _ends_sentence(before_last)
             ):
                 f |= TERMINAL
