@@ -297,7 +297,7 @@ class PassagesConfig:
     of the fingerprints (default: ``min_words // 4``, clamped to 4..13)."""
 
     min_words: int = 50
-    min_words_left: int = 20
+    min_words_left: int = 10
     mode: Literal["remove", "annotate"] = "remove"
     keep: KeepPolicy = KeepPolicy()
     k: int | None = None

@@ -22,17 +22,18 @@ from conftest import (
 
 import neardup
 
-HARBOUR_WORDS, WORKSHOP_WORDS, NOTE_WORDS = 111, 101, 10
+HARBOUR_WORDS, WORKSHOP_WORDS, NOTE_WORDS = 111, 101, 5
+NOTE = "Remember to water the tomatoes."
 
 # a: ORCHARD + HARBOUR            first copy of HARBOUR: untouched
 # b: OBSERVATORY + HARBOUR + WORKSHOP   loses HARBOUR (source a); first copy of WORKSHOP
-# c: a note + HARBOUR             loses HARBOUR, 10 words left < 20: removed whole
+# c: a note + HARBOUR             loses HARBOUR, 5 words left < 10: removed whole
 # d: WORKSHOP                     loses everything: removed whole
 # e: a note                       untouched
 RECORDS: list[dict[str, Any]] = [
     {"id": "a", "text": f"{ORCHARD}\n\n{HARBOUR}", "n": 1},
     {"id": "b", "text": f"{OBSERVATORY}\n\n{HARBOUR}\n\n{WORKSHOP}", "n": 2},
-    {"id": "c", "text": f"{NOTES[0]} {HARBOUR}", "n": 3},
+    {"id": "c", "text": f"{NOTE} {HARBOUR}", "n": 3},
     {"id": "d", "text": WORKSHOP, "n": 4},
     {"id": "e", "text": NOTES[1], "n": 5},
 ]
@@ -51,8 +52,8 @@ SPANS = [
     # to the end of c: with the space before it
     {
         "id": "c",
-        "start": len(NOTES[0]),
-        "end": len(NOTES[0]) + 1 + len(HARBOUR),
+        "start": len(NOTE),
+        "end": len(NOTE) + 1 + len(HARBOUR),
         "words": HARBOUR_WORDS,
         "source_id": "a",
         "source_start": len(ORCHARD) + 2,
@@ -115,7 +116,7 @@ def test_passages_writes_kept_removed_spans_and_stats(tmp_path, cli, src) -> Non
     params = stats["parameters"]
     assert (params["min_words"], params["min_words_left"], params["k"], params["window"]) == (
         50,
-        20,
+        10,
         12,
         39,
     )
@@ -153,7 +154,7 @@ def test_min_words_left_decides_what_is_removed_whole(tmp_path, cli, src) -> Non
     kept = read_records(out / "kept.jsonl")
     assert [r["id"] for r in kept] == ["a", "b", "c", "d", "e"]
     assert read_records(out / "removed.jsonl") == []
-    assert kept[2]["text"] == NOTES[0]
+    assert kept[2]["text"] == NOTE
     assert kept[3]["text"] == ""
     stats = read_stats(out)
     assert (stats["kept"], stats["removed"], stats["cuts"]) == (5, 0, 3)

@@ -15,10 +15,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import neardup
-from neardup.sharedtext.cuts import apply_cuts, char_spans
+from neardup.sharedtext.cuts import ABBREVIATIONS, apply_cuts, char_spans
 from neardup.sharedtext.engine import SharedTextIndex
 from neardup.sharedtext.tokens import tokenize
-from neardup.text.normalize import WORD, char_classes
+from neardup.text.normalize import LOWER, NOSPACE, WORD, char_classes
 
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZéüøåçñßαβγδπσωЖжзлфя0123456789"
 ASTRAL_LETTERS = ("𝒜", "𐐀", "𝔅", "𠀋")  # 𠀋 is a CJK extension B ideograph
@@ -27,28 +27,49 @@ CJK = [chr(c) for c in range(0x4E00, 0x4E00 + 4000)] + [chr(c) for c in range(0x
 THAI = [chr(c) for c in range(0x0E01, 0x0E2F)] + ["\u0e31", "\u0e34", "\u0e35"]
 
 # between two words of a segment
-INNER = (" ", " ", " ", "\t", ", ", " (", ") ", ' "', '" ', " — ", " 😀 ", "/", "-", "…", "'", "; ")
-INNER_CJK = ("", "", "", "、", "，", " ", "「", "」")
-# between two segments: every one opens a segment
-BREAKS = (
+# (a sentence end inside a segment may open a segment or not, by the case of the next word)
+INNER = (
+    " ",
+    " ",
+    " ",
+    "\t",
+    ", ",
+    " (",
+    ") ",
+    ' "',
+    '" ',
+    " — ",
+    " 😀 ",
+    "/",
+    "-",
+    "…",
+    "'",
+    "; ",
     ". ",
-    ".\n",
-    "\n",
-    "\n\n",
     "! ",
     "? ",
+    ".\u00a0",
+    "\n",
+    '." ',
+    ". (",
+)
+INNER_CJK = ("", "", "", "、", "，", " ", "「", "」")
+# between two segments: every one opens a segment, whatever the words around it
+BREAKS = (
+    ".\n",
+    "!\n",
+    "\n\n",
     "。",
     "！",
     "？",
-    ".\t",
-    "\r\n",
-    '." ',
-    '. "',
-    ". (",
-    "?\u3000",
-    ".\u00a0",
-    " 🎉\n",
+    ".\t\n",
+    "\r\n\r\n",
+    '."\n',
+    ".\n\n",
+    "\n  ",
+    " 🎉\n\n",
     ":\n- ",
+    "\n> ",
 )
 HEADS = ("", "", "  ", "\n", '"', "— ", "😀 ")
 TAILS = ("", "", ".", ".\n", "！", "\n", " ")
@@ -107,18 +128,29 @@ def is_word(ch: str) -> bool:
     return bool(char_classes()[ord(ch)] & WORD)
 
 
-def gap_breaks(gap: str) -> bool:
-    """Whether the characters between two words open a segment: a line break, a CJK full
-    stop, exclamation or question mark, or ``. ! ?`` followed by white space."""
-    terminal = False
-    for c in gap:
-        if c in "\n\u3002\uff01\uff1f":
+def gap_breaks(gap: str, before: str, after: str) -> bool:
+    """Whether the characters between the words ``before`` and ``after`` open a segment: the
+    rule of :mod:`neardup.sharedtext.cuts`, written again here."""
+    if any(c in "\u3002\uff01\uff1f" for c in gap):
+        return True
+    if "\n" in gap:
+        if gap.count("\n") >= 2 or gap[gap.rindex("\n") + 1 :]:
             return True
+        return any(c in ".!?" for c in gap)
+    terminal = spaced = False
+    for c in gap:
         if c in ".!?":
             terminal = True
         elif terminal and c in " \t\r\u00a0\u3000":
-            return True
-    return False
+            spaced = True
+    if not spaced:
+        return False
+    classes = char_classes()
+    if classes[ord(after[0])] & LOWER:
+        return False
+    if len(before) == 1:
+        return before.isdigit() or bool(classes[ord(before)] & NOSPACE)
+    return fold(before) not in ABBREVIATIONS
 
 
 def count(seq: list[str], sub: list[str]) -> int:
@@ -193,7 +225,11 @@ def check_cuts(corpus: Corpus, cuts: list[dict[str, Any]]) -> None:
                 while hi < len(text) and not is_word(text[hi]):
                     hi += 1
                 assert lo > 0 and hi < len(text), (text, x)
-                assert gap_breaks(text[lo:hi]), (text, x, text[lo:hi])
+                tb = tokenize([text])
+                i = int(np.searchsorted(tb.starts, hi))
+                before = text[tb.starts[i - 1] : tb.ends[i - 1]]
+                after = text[tb.starts[i] : tb.ends[i]]
+                assert gap_breaks(text[lo:hi], before, after), (text, x, text[lo:hi])
         # the cut's words are the source span's words; the source span is word-exact
         cut_tokens = tokens(text[a:b])
         ss, se = c["source_start"], c["source_end"]

@@ -11,7 +11,7 @@ from conftest import HARBOUR, NOTES, OBSERVATORY, ORCHARD, WORKSHOP
 
 import neardup
 from neardup.sharedtext import engine
-from neardup.sharedtext.cuts import apply_cuts, char_span, char_spans, opens_kernel
+from neardup.sharedtext.cuts import apply_cuts, char_span, char_spans, openings
 from neardup.sharedtext.engine import SharedTextIndex
 from neardup.sharedtext.matches import anchors
 from neardup.sharedtext.runs import RECORD, FingerprintRuns, partitions_for
@@ -330,7 +330,7 @@ def test_anchors_pair_each_occurrence_with_every_occurrence_in_earlier_sources()
 def opens_of(text: str) -> list[str]:
     tb = tokenize([text])
     cps, cp_off = code_points([text])
-    opens = opens_kernel(cps, cp_off, tb.starts, tb.ends, tb.offsets)
+    opens = openings(cps, cp_off, tb)
     return [text[a:b] for a, b, o in zip(tb.starts, tb.ends, opens, strict=True) if o]
 
 
@@ -339,19 +339,17 @@ def test_segment_openings() -> None:
         "One two. Three four\nFive six! seven? eight 3.5 e.g. nine, ten\t(eleven). "
         '"Twelve" x.y z!\r\nthirteen…fourteen 今天。天气！好？ 九'
     )
-    assert opens_of(text) == [
-        "One",
-        "Three",
-        "Five",
-        "seven",
-        "eight",
-        "nine",
-        "Twelve",
-        "thirteen",
-        "天",
-        "好",
-        "九",
-    ]
+    # a hard-wrapped line ("Five") and lower-case words after ! ? and "e.g." go on
+    assert opens_of(text) == ["One", "Three", "Twelve", "thirteen", "天", "好", "九"]
+
+
+def test_paragraphs_rows_and_abbreviations() -> None:
+    text = (
+        "Acme Corp. Inc said the U.S. Officials met Mr. Smith on Jan. 5. Profits rose\n"
+        "sharply in the\nyear.\nNext line.\n    Shr 12 cts vs 10 cts\n    Net 1.2 mln\n\n"
+        "Para two\n- bullet item\n> quoted"
+    )
+    assert opens_of(text) == ["Acme", "Profits", "Next", "Shr", "Net", "Para", "bullet", "quoted"]
 
 
 def test_char_span_snaps_to_the_segment_and_keeps_its_leading_quote() -> None:
@@ -397,25 +395,26 @@ def test_any_shared_run_of_min_words_is_found(min_words: int) -> None:
     rng = random.Random(min_words)
     for trial in range(40):
         planted = random_words(rng, min_words)
-        run = " ".join(planted)
+        run = " ".join(planted).capitalize()  # a sentence opens with a capital
         before = [random_words(rng, rng.randint(1, 15)) for _ in range(rng.randint(0, 4))]
         after = [random_words(rng, rng.randint(1, 15)) for _ in range(rng.randint(0, 4))]
-        pieces = [" ".join(s) for s in before] + [run] + [" ".join(s) for s in after]
+        pieces = [" ".join(s).capitalize() for s in before] + [run]
+        pieces += [" ".join(s).capitalize() for s in after]
         first = ". ".join(pieces) + "."
         before2 = [random_words(rng, rng.randint(1, 15)) for _ in range(rng.randint(0, 4))]
         after2 = [random_words(rng, rng.randint(1, 15)) for _ in range(rng.randint(0, 4))]
         pieces2 = [" ".join(s) for s in before2] + [run] + [" ".join(s) for s in after2]
-        second = "\n".join(pieces2)
+        second = "\n\n".join(pieces2)
         cuts = neardup.find_passages([first, second], min_words=min_words)
         assert len(cuts) == 1, (trial, cuts)
         [c] = cuts
         assert (c["id"], c["source_id"], c["words"]) == (1, 0, min_words)
         assert first[c["source_start"] : c["source_end"]] == run
         at = second.index(run)
-        expected_end = at + len(run) + (1 if after2 else 0)  # with the line break after it
-        expected_start = at if after2 or not before2 else at - 1  # to the end: with the one before
+        expected_end = at + len(run) + (2 if after2 else 0)  # with the blank line after it
+        expected_start = at if after2 or not before2 else at - 2  # to the end: the one before
         assert (c["start"], c["end"]) == (expected_start, expected_end), trial
-        assert words_of(second[c["start"] : c["end"]]) == planted
+        assert words_of(second[c["start"] : c["end"]]) == words_of(run)
 
 
 def test_a_run_is_found_when_its_fingerprint_also_stands_earlier_in_the_source() -> None:
@@ -430,17 +429,18 @@ def test_a_run_is_found_when_its_fingerprint_also_stands_earlier_in_the_source()
         _, pos, _ = winnow(tb.hashes, tb.offsets, k, w)
         gram = planted[int(pos[0]) : int(pos[0]) + k]
         decoy = " ".join(random_words(rng, 30) + gram + random_words(rng, 30))
-        first = decoy + ". " + " ".join(planted) + ". " + " ".join(random_words(rng, 30))
-        second = " ".join(random_words(rng, 30)) + ". " + " ".join(planted) + ". End here."
+        run = " ".join(planted).capitalize()
+        first = decoy + ". " + run + ". " + " ".join(random_words(rng, 30))
+        second = " ".join(random_words(rng, 30)) + ". " + run + ". End here."
         [c] = neardup.find_passages([first, second], min_words=min_words)
         assert c["words"] == min_words
-        assert first[c["source_start"] : c["source_end"]] == " ".join(planted)
+        assert first[c["source_start"] : c["source_end"]] == run
 
 
 def test_a_run_one_word_short_of_min_words_is_not_cut() -> None:
     rng = random.Random(49)
     shared = random_words(rng, 50)
-    run49, run50 = " ".join(shared[:49]), " ".join(shared)
+    run49, run50 = " ".join(shared[:49]).capitalize(), " ".join(shared).capitalize()
     docs49 = [f"Opening words here. {run49}. Closing words there.", f"Another start. {run49}."]
     assert neardup.find_passages(docs49, min_words=50) == []
     docs50 = [f"Opening words here. {run50}. Closing words there.", f"Another start. {run50}."]
@@ -483,9 +483,9 @@ def test_a_paragraph_in_five_documents_stays_only_in_the_first() -> None:
 
 def test_the_source_is_the_earliest_copy_and_case_does_not_matter() -> None:
     texts = [
-        f"{NOTES[0]}\n{ORCHARD.upper()}",
+        f"{NOTES[0]}\n\n{ORCHARD.upper()}",
         f"{ORCHARD}\n{NOTES[1]}",
-        f"{NOTES[2]} {ORCHARD.lower()}",
+        f"{NOTES[2]}\n\n{ORCHARD.lower()}",
     ]
     cuts = neardup.find_passages(texts, min_words=50)
     assert [(c["id"], c["source_id"]) for c in cuts] == [(1, 0), (2, 0)]
@@ -522,7 +522,12 @@ def cuts_of(index: SharedTextIndex, rank: np.ndarray) -> list[tuple[int, list]]:
 
 
 def test_cuts_do_not_depend_on_batches_partitions_or_ranges(tmp_path, monkeypatch) -> None:
-    texts = [*five_documents(), f"{ORCHARD}\n{WORKSHOP}", WORKSHOP, f"{NOTES[0]}\n{ORCHARD}"]
+    texts = [
+        *five_documents(),
+        f"{ORCHARD}\n\n{WORKSHOP}",
+        WORKSHOP,
+        f"{NOTES[0]}\n\n{ORCHARD}",
+    ]
     rank = np.arange(len(texts), dtype=np.int64)
 
     one = SharedTextIndex(tmp_path / "one", min_words=30)
@@ -543,7 +548,7 @@ def test_cuts_do_not_depend_on_batches_partitions_or_ranges(tmp_path, monkeypatc
 
 
 def test_the_keeper_rank_chooses_which_copy_stays(tmp_path) -> None:
-    texts = [f"A. {HARBOUR}", f"B. {HARBOUR}", f"C. {HARBOUR}"]
+    texts = [f"Alpha. {HARBOUR}", f"Beta. {HARBOUR}", f"Gamma. {HARBOUR}"]
     index = SharedTextIndex(tmp_path, min_words=50)
     index.add(texts)
     index.finish()

@@ -29,7 +29,7 @@ from neardup.config import OUTPUT_FORMATS, PassagesConfig
 @click.option(
     "--min-words-left",
     type=int,
-    help="A document left with fewer words after its cuts is removed whole.  [default: 20]",
+    help="A document left with fewer words after its cuts is removed whole.  [default: 10]",
 )
 @click.option(
     "--mode",

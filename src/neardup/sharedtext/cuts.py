@@ -1,8 +1,18 @@
 """Where a shared run may be cut: sentence, line and paragraph boundaries, never inside a word.
 
 A token *opens a segment* when it is the document's first token, or when the gap between it and
-the previous token holds a line break, or sentence-final punctuation (``. ! ?`` followed by
-white space, or a CJK full stop, exclamation or question mark, which need none). A cut covers
+the previous token holds
+
+* a blank line (a paragraph break);
+* a line break followed by indentation or by a visible non-word character (a bullet, a quote
+  mark, a dash): a new paragraph, list item or table row of hard-wrapped text;
+* a line break after sentence-final punctuation (``. ! ?``): the line ended a sentence;
+* sentence-final punctuation followed by white space, when the word before it is not an
+  abbreviation (a single letter as in "J." or "U.S.", or a word of :data:`ABBREVIATIONS`) and the
+  token does not start with a lower-case letter ("e.g. the" goes on);
+* a CJK full stop, exclamation or question mark, which need no space.
+
+A single line break inside a sentence, as in hard-wrapped newswire, opens nothing. A cut covers
 whole segments: a shared run of tokens ``[a, b)`` is snapped *inward* to ``[s, e)``, where ``s``
 is the first segment opening at or after ``a`` and ``e`` the last one at or before ``b`` (or the
 document's end when the run reaches it). The cut's characters run from the segment's first
@@ -16,9 +26,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numba as nb
 import numpy as np
+
+from neardup.text.normalize import char_classes
+
+if TYPE_CHECKING:
+    from neardup.sharedtext.tokens import TokenBatch
 
 
 @nb.njit(inline="always", cache=True)
@@ -26,11 +43,47 @@ def _space(cp: int | np.uint32) -> bool:
     return cp == 0x20 or cp == 0x09 or cp == 0x0A or cp == 0x0D or cp == 0xA0 or cp == 0x3000
 
 
+#: Words that end in a full stop without ending a sentence (compared case-insensitively).
+ABBREVIATIONS = (  # noqa: SIM905 - one readable word list
+    "mr mrs ms messrs dr prof rev hon sen rep gov gen col lt maj capt sgt jr sr st mt ft "
+    "corp inc ltd co cos bros plc llc dept no nos vs approx est fig "
+    "jan feb apr jun jul aug sep sept oct nov dec"
+).split()
+
+
+@lru_cache(maxsize=1)
+def abbreviation_hashes() -> np.ndarray:
+    """Sorted token hashes of :data:`ABBREVIATIONS`."""
+    from neardup.sharedtext.tokens import tokenize
+
+    return np.unique(tokenize(list(ABBREVIATIONS)).hashes)
+
+
+@nb.njit(inline="always", cache=True)
+def _is_abbreviation(
+    h: np.uint64, length: int, first: int, cls: int, sorted_hashes: np.ndarray
+) -> bool:
+    """A single letter (not a digit, not a character of a script without spaces) or a word of
+    :data:`ABBREVIATIONS`."""
+    if length == 1:
+        return not (0x30 <= first <= 0x39) and (cls & 2) == 0
+    i = np.searchsorted(sorted_hashes, h)
+    return bool(i < sorted_hashes.size and sorted_hashes[i] == h)
+
+
 @nb.njit(cache=True, nogil=True)
 def opens_kernel(
-    cps: np.ndarray, cp_off: np.ndarray, starts: np.ndarray, ends: np.ndarray, tok_off: np.ndarray
+    cps: np.ndarray,
+    cp_off: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    tok_off: np.ndarray,
+    hashes: np.ndarray,
+    abbreviations: np.ndarray,
+    classes: np.ndarray,
 ) -> np.ndarray:
-    """Whether each token opens a segment (see the module docstring)."""
+    """Whether each token opens a segment (see the module docstring); ``hashes`` are the token
+    hashes, ``classes`` the table of :func:`neardup.text.normalize.char_classes`."""
     out = np.zeros(starts.size, dtype=np.bool_)
     for d in range(tok_off.size - 1):
         base = cp_off[d]
@@ -39,18 +92,57 @@ def opens_kernel(
             out[t0] = True
         for t in range(t0 + 1, t1):
             g0, g1 = base + ends[t - 1], base + starts[t]
-            terminal = False
+            terminal = False  # sentence-final punctuation seen in the gap
+            spaced = False  # … followed by white space
+            newlines = 0
+            after_newline = -1  # first character after the last line break
+            cjk = False
             for i in range(g0, g1):
                 c = cps[i]
-                if c == 0x0A or c == 0x3002 or c == 0xFF01 or c == 0xFF1F:
-                    out[t] = True
-                    break
-                if c == 0x2E or c == 0x21 or c == 0x3F:
+                if c == 0x0A:
+                    newlines += 1
+                    after_newline = i + 1
+                elif c == 0x3002 or c == 0xFF01 or c == 0xFF1F:
+                    cjk = True
+                elif c == 0x2E or c == 0x21 or c == 0x3F:
                     terminal = True
                 elif terminal and _space(c):
+                    spaced = True
+            if cjk:
+                out[t] = True
+                continue
+            if newlines:
+                blank = newlines >= 2
+                lead = after_newline < g1  # something between the line break and the token
+                if blank or lead or terminal:
                     out[t] = True
-                    break
+                continue
+            if spaced:
+                first = cps[g1]
+                lower = first < classes.size and (classes[first] & 4) != 0
+                p0 = cps[base + starts[t - 1]]
+                p_cls = classes[p0] if p0 < classes.size else 0
+                prev_len = ends[t - 1] - starts[t - 1]
+                if not lower and not _is_abbreviation(
+                    hashes[t - 1], prev_len, p0, p_cls, abbreviations
+                ):
+                    out[t] = True
     return out
+
+
+def openings(cps: np.ndarray, cp_off: np.ndarray, tokens: TokenBatch) -> np.ndarray:
+    """:func:`opens_kernel` for a batch: ``cps``/``cp_off`` as
+    :func:`neardup.sharedtext.tokens.code_points` gives them."""
+    return opens_kernel(
+        cps,
+        cp_off,
+        tokens.starts,
+        tokens.ends,
+        tokens.offsets,
+        tokens.hashes,
+        abbreviation_hashes(),
+        char_classes(),
+    )
 
 
 @dataclass(frozen=True, slots=True)

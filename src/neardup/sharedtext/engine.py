@@ -1,16 +1,18 @@
 """The shared-text index of a corpus: build it batch by batch, then find every document's cuts.
 
-:class:`SharedTextIndex` keeps, in a work folder, each document's tokens (hash, character
-offsets, whether the token opens a segment: 17 bytes a token, written sequentially) and its
-winnowed fingerprints in hash-partitioned runs. :meth:`SharedTextIndex.cuts` then
+:class:`SharedTextIndex` keeps, in a work folder, each document's token hashes (8 bytes a token)
+and token offsets (character start and end, whether the token opens a segment: 9 bytes), written
+sequentially to two files, and its winnowed fingerprints in hash-partitioned runs.
+:meth:`SharedTextIndex.cuts` then
 
 1. reads one fingerprint partition at a time and turns shared fingerprints into anchors against
    earlier documents (under the keeper ``rank``), spilling them to files by range of documents;
 2. reads one range of documents at a time with the tokens of their sources, extends the anchors
    to maximal shared runs of at least ``min_words`` tokens, and snaps them to segment openings.
+   Only the hashes of the sources are read (their offsets only at the two ends of each cut).
 
-Memory is bounded by the largest fingerprint partition and the token budget of one range of
-documents, not by the corpus.
+Memory is bounded by the largest fingerprint partition, the token budget of one range of
+documents and the hashes of its sources, not by the corpus.
 """
 
 from __future__ import annotations
@@ -19,19 +21,23 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from neardup.sharedtext.cuts import opens_kernel, snap
+from neardup.sharedtext.cuts import openings, snap
 from neardup.sharedtext.matches import ANCHOR, MAX_SOURCES, anchors, extend_runs
 from neardup.sharedtext.runs import FingerprintRuns, partitions_for
-from neardup.sharedtext.tokens import code_points, fold_table, token_kernel
+from neardup.sharedtext.tokens import TokenBatch, code_points, fold_table, token_kernel
 from neardup.sharedtext.winnow import winnow, winnow_params
 from neardup.text.normalize import char_classes
 
-TOKEN = np.dtype([("hash", "<u8"), ("start", "<i4"), ("end", "<i4"), ("opens", "u1")])
-#: Tokens read at once when documents are resolved range by range (17 bytes each).
+META = np.dtype([("start", "<i4"), ("end", "<i4"), ("opens", "u1")])
+HASH = np.dtype("<u8")
+#: Tokens of the documents resolved at once (17 bytes each, plus their sources' hashes).
 RANGE_TOKENS = 8 << 20
+#: Bytes read at once when gathering scattered token offsets.
+BLOCK = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +74,10 @@ class SharedTextIndex:
         self.k, self.w = winnow_params(min_words, k)
         expected = int(expected_tokens * 2 / (self.w + 1))
         self.runs = FingerprintRuns(self.folder / "fingerprints", partitions_for(expected))
-        self.token_path = self.folder / "tokens.bin"
-        self._tokens = open(self.token_path, "wb")  # noqa: SIM115 - closed in finish()
+        self.hash_path = self.folder / "hashes.bin"
+        self.meta_path = self.folder / "offsets.bin"
+        self._hashes = open(self.hash_path, "wb")  # noqa: SIM115 - closed in finish()
+        self._meta = open(self.meta_path, "wb")  # noqa: SIM115 - closed in finish()
         self.tok_off: list[np.ndarray] = [np.zeros(1, np.int64)]
         self.n_docs = 0
         self.n_tokens = 0
@@ -79,10 +87,12 @@ class SharedTextIndex:
         their token counts."""
         cps, cp_off = code_points(texts)
         h, s, e, off = token_kernel(cps, cp_off, char_classes(), fold_table())
-        rec = np.empty(h.size, dtype=TOKEN)
-        rec["hash"], rec["start"], rec["end"] = h, s, e
-        rec["opens"] = opens_kernel(cps, cp_off, s, e, off)
-        rec.tofile(self._tokens)
+        tb = TokenBatch(h, s, e, off)
+        meta = np.empty(h.size, dtype=META)
+        meta["start"], meta["end"] = s, e
+        meta["opens"] = openings(cps, cp_off, tb)
+        h.astype(HASH, copy=False).tofile(self._hashes)
+        meta.tofile(self._meta)
         fh, fp, fd = winnow(h, off, self.k, self.w)
         self.runs.add(fh, fd + self.n_docs, fp)
         self.tok_off.append(off[1:] + self.n_tokens)
@@ -91,39 +101,59 @@ class SharedTextIndex:
         return np.diff(off)
 
     def finish(self) -> None:
-        """Close the token file (call once every batch is added)."""
-        self._tokens.close()
+        """Close the token files (call once every batch is added)."""
+        self.close()
         self.offsets = np.concatenate(self.tok_off)
 
     # ---------------------------------------------------------------------------------------
     def token_counts(self) -> np.ndarray:
         return np.diff(self.offsets)
 
-    def _read(self, fd: int, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Tokens of ``docs`` (sorted, unique), packed, with their offsets."""
+    def _read(
+        self, fd: int, docs: np.ndarray, dtype: np.dtype[Any]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-token records of ``docs`` (sorted, unique) from one of the token files, packed,
+        with their offsets; neighbouring documents are read at once."""
         starts, ends = self.offsets[docs], self.offsets[docs + 1]
         sizes = ends - starts
-        out = np.empty(int(sizes.sum()), dtype=TOKEN)
+        out = np.empty(int(sizes.sum()), dtype=dtype)
         off = np.zeros(docs.size + 1, np.int64)
         np.cumsum(sizes, out=off[1:])
-        # coalesce neighbouring documents into one read
-        i = 0
-        n = docs.size
-        while i < n:
-            j = i + 1
-            while j < n and starts[j] == ends[j - 1] and off[j + 1] - off[i] < RANGE_TOKENS:
-                j += 1
-            nbytes = int(ends[j - 1] - starts[i]) * TOKEN.itemsize
+        # a new read where the next document does not follow on disk
+        breaks = np.flatnonzero(starts[1:] != ends[:-1]) + 1
+        first = np.r_[0, breaks]
+        last = np.r_[breaks, docs.size]
+        size = dtype.itemsize
+        for i, j in zip(first.tolist(), last.tolist(), strict=True):
+            nbytes = int(ends[j - 1] - starts[i]) * size
             if nbytes:
-                buf = os.pread(fd, nbytes, int(starts[i]) * TOKEN.itemsize)
-                out[off[i] : off[j]] = np.frombuffer(buf, dtype=TOKEN)
-            i = j
+                buf = os.pread(fd, nbytes, int(starts[i]) * size)
+                out[off[i] : off[j]] = np.frombuffer(buf, dtype=dtype)
         return out, off
+
+    def _meta_at(self, fd: int, index: np.ndarray) -> np.ndarray:
+        """Offsets of the tokens at global positions ``index`` (any order), read block by
+        block."""
+        out = np.empty(index.size, dtype=META)
+        if index.size == 0:
+            return out
+        order = np.argsort(index, kind="stable")
+        idx = index[order]
+        per = BLOCK // META.itemsize
+        block = idx // per
+        bounds = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
+        for a, b in zip(bounds.tolist(), np.r_[bounds[1:], idx.size].tolist(), strict=True):
+            lo = int(block[a]) * per
+            hi = min(int(idx[b - 1]) + 1, self.n_tokens)
+            buf = os.pread(fd, (hi - lo) * META.itemsize, lo * META.itemsize)
+            chunk = np.frombuffer(buf, dtype=META)
+            out[order[a:b]] = chunk[idx[a:b] - lo]
+        return out
 
     def _doc_ranges(self) -> list[tuple[int, int]]:
         ranges, start = [], 0
         while start < self.n_docs:
-            limit = self.offsets[start] + RANGE_TOKENS // 2
+            limit = self.offsets[start] + RANGE_TOKENS
             end = int(np.searchsorted(self.offsets, limit, side="right")) - 1
             end = min(self.n_docs, max(end, start + 1))
             ranges.append((start, end))
@@ -156,53 +186,59 @@ class SharedTextIndex:
         segment openings, each attributed to its earliest-ranked source."""
         ranges = self._doc_ranges()
         paths = self._spill_anchors(rank, ranges)
-        fd = os.open(self.token_path, os.O_RDONLY)
+        fd_hash = os.open(self.hash_path, os.O_RDONLY)
+        fd_meta = os.open(self.meta_path, os.O_RDONLY)
         try:
-            for path in paths:
+            for path, (lo, hi) in zip(paths, ranges, strict=True):
                 anc = np.fromfile(path, dtype=ANCHOR)
                 path.unlink()
                 if anc.size == 0:
                     continue
-                yield from self._range_cuts(fd, anc, rank)
+                yield from self._range_cuts(fd_hash, fd_meta, anc, rank, lo, hi)
         finally:
-            os.close(fd)
+            os.close(fd_hash)
+            os.close(fd_meta)
 
     def _range_cuts(
-        self, fd: int, anc: np.ndarray, rank: np.ndarray
+        self, fd_hash: int, fd_meta: int, anc: np.ndarray, rank: np.ndarray, lo: int, hi: int
     ) -> Iterator[tuple[int, list[TokenCut]]]:
         docs = np.unique(np.concatenate([anc["doc"], anc["src"]]))
-        toks, off = self._read(fd, docs)
-        slot = {int(d): i for i, d in enumerate(docs.tolist())}
+        hashes, off = self._read(fd_hash, docs, HASH)
         doc_slot = np.full(self.n_docs, -1, dtype=np.int64)
         doc_slot[docs] = np.arange(docs.size)
-        found = extend_runs(anc, doc_slot, toks["hash"], off, self.k, self.min_words)
+        found = extend_runs(anc, doc_slot, hashes, off, self.k, self.min_words)
+        del hashes
         if found.size == 0:
             return
         # earliest-ranked source first among runs that start at the same token
         order = np.lexsort((rank[found["src"]], found["start"], found["doc"]))
         found = found[order]
+        mine = np.unique(found["doc"])
+        meta, meta_off = self._read(fd_meta, mine, META)
         bounds = np.flatnonzero(np.diff(found["doc"])) + 1
-        for group in np.split(found, bounds):
-            d = int(group["doc"][0])
-            i = slot[d]
-            t = toks[off[i] : off[i + 1]]
+        planned: list[tuple[int, list[tuple[int, int, int, int]]]] = []
+        for i, group in enumerate(np.split(found, bounds)):
+            m = meta[meta_off[i] : meta_off[i + 1]]
+            snapped = snap(group, m["opens"].astype(bool), m.size)
+            if snapped:
+                planned.append((int(group["doc"][0]), snapped))
+        # character spans of the sources: their offsets at each cut's first and last token
+        ends = [
+            (self.offsets[src] + st, self.offsets[src] + st + e - s - 1)
+            for _, cuts in planned
+            for s, e, src, st in cuts
+        ]
+        flat = np.array(ends, dtype=np.int64).reshape(-1)
+        at = self._meta_at(fd_meta, flat).reshape(-1, 2) if flat.size else np.zeros((0, 2), META)
+        k = 0
+        for d, cuts in planned:
             out = []
-            for s, e, src, src_tok in snap(group, t["opens"].astype(bool), t.size):
-                j = slot[src]
-                st = toks[off[j] : off[j + 1]]
-                out.append(
-                    TokenCut(
-                        s,
-                        e,
-                        src,
-                        src_tok,
-                        int(st["start"][src_tok]),
-                        int(st["end"][src_tok + e - s - 1]),
-                    )
-                )
-            if out:
-                yield d, out
+            for s, e, src, st in cuts:
+                out.append(TokenCut(s, e, src, st, int(at[k, 0]["start"]), int(at[k, 1]["end"])))
+                k += 1
+            yield d, out
 
     def close(self) -> None:
-        if not self._tokens.closed:
-            self._tokens.close()
+        for fh in (self._hashes, self._meta):
+            if not fh.closed:
+                fh.close()
