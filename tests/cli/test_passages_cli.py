@@ -276,10 +276,6 @@ def test_an_earlier_dedup_result_is_replaced(tmp_path, cli, src) -> None:
     assert len(read_records(out / "kept.jsonl")) == stats["kept"] == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="spans.jsonl is not among the result names an earlier run's files are cleared by",
-)
 def test_a_dedup_run_over_an_earlier_passages_result_drops_its_spans(tmp_path, cli, src) -> None:
     out = tmp_path / "out"
     assert cli("passages", src, "-o", out)[0] == 0

@@ -80,7 +80,7 @@ STEPS = (
 def result_names() -> set[str]:
     """Every file name a local run may write as a result (any output format)."""
     names = {f"{stem}.{ext}" for stem in RESULT_STEMS for ext in RESULT_EXTENSIONS}
-    return names | {"clusters.jsonl", MARKER}
+    return names | {"clusters.jsonl", "spans.jsonl", MARKER}
 
 
 # -- fault points (tests) -------------------------------------------------------------------------
