@@ -29,9 +29,8 @@ from neardup.io.artifacts import OutputSet, _decode, _iter_records, default_outp
 from neardup.io.commit import WORK_PREFIX, check_inputs_outside, owned_output
 from neardup.io.sources import FieldSpec, Source, open_sources, parse_batch
 from neardup.keep import keeper_rank
-from neardup.sharedtext.cuts import apply_cuts, char_spans
+from neardup.sharedtext.cuts import apply_cuts, spans_at
 from neardup.sharedtext.engine import SharedTextIndex, TokenCut
-from neardup.sharedtext.tokens import tokenize
 
 SPAN_FIELDS = ("id", "start", "end", "words", "source_id", "source_start", "source_end")
 
@@ -215,10 +214,7 @@ def _write(
                 continue
             rec = dict(record) if record is not None else _decode(raw, src, line)
             text = rec[cfg.text_field]
-            tb = tokenize([text])
-            spans = char_spans(
-                text, tb.starts, tb.ends, [(c.start, c.end) for c in mine], int(counts[x])
-            )
+            spans = spans_at(text, [c.at for c in mine])
             for c, (a, b) in zip(mine, spans, strict=True):
                 sid = corpus.ids[c.source]
                 outputs.clusters.write_line(
@@ -273,14 +269,10 @@ def find_passages(
         finally:
             index.close()
         index.finish()
-        counts = index.token_counts()
         rank = np.arange(len(texts), dtype=np.int64)
         out = []
         for d, mine in index.cuts(rank):
-            tb = tokenize([texts[d]])
-            spans = char_spans(
-                texts[d], tb.starts, tb.ends, [(c.start, c.end) for c in mine], int(counts[d])
-            )
+            spans = spans_at(texts[d], [c.at for c in mine])
             for c, (a, b) in zip(mine, spans, strict=True):
                 out.append(
                     dict(

@@ -166,26 +166,72 @@ def snap(runs: np.ndarray, opens: np.ndarray, n_tokens: int) -> list[tuple[int, 
     """Token-level cuts ``(s, e, source, source_start)`` of one document's runs (sorted by
     start), snapped inward to segment openings; overlapping runs are trimmed so that every token
     is cut at most once, the earlier run keeping the overlap."""
-    starts = np.flatnonzero(opens)
-    out: list[tuple[int, int, int, int]] = []
+    n = runs.size
+    g, s, e, src, st = snap_kernel(
+        np.zeros(n, np.int64),
+        runs["start"].astype(np.int64),
+        runs["end"].astype(np.int64),
+        runs["src"].astype(np.int64),
+        runs["src_start"].astype(np.int64),
+        np.asarray(opens, dtype=np.bool_),
+        np.array([0, opens.size], dtype=np.int64),
+    )
+    del g, n_tokens
+    return list(zip(s.tolist(), e.tolist(), src.tolist(), st.tolist(), strict=True))
+
+
+@nb.njit(cache=True, nogil=True)
+def snap_kernel(
+    group: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    src: np.ndarray,
+    src_start: np.ndarray,
+    opens: np.ndarray,
+    opens_off: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`snap` for many documents at once: runs sorted by ``(group, start)``, where group
+    ``g`` owns ``opens[opens_off[g]:opens_off[g + 1]]``; returns ``(group, s, e, source,
+    source_start)`` per cut."""
+    n = group.size
+    o_g = np.empty(n, np.int64)
+    o_s = np.empty(n, np.int64)
+    o_e = np.empty(n, np.int64)
+    o_src = np.empty(n, np.int64)
+    o_st = np.empty(n, np.int64)
+    m = 0
     covered = 0
-    for run in runs:
-        a, b = int(run["start"]), int(run["end"])
-        a = max(a, covered)
-        i = int(np.searchsorted(starts, a, side="left"))
-        if i >= starts.size:
+    prev = -1
+    for r in range(n):
+        g = group[r]
+        if g != prev:
+            covered = 0
+            prev = g
+        base = opens_off[g]
+        n_tok = opens_off[g + 1] - base
+        a = max(start[r], covered)
+        b = end[r]
+        s = a
+        while s < n_tok and not opens[base + s]:
+            s += 1
+        if s >= n_tok:
             continue
-        s = int(starts[i])
-        if b >= n_tokens:
-            e = n_tokens
+        if b >= n_tok:
+            e = n_tok
         else:
-            j = int(np.searchsorted(starts, b, side="right")) - 1
-            e = int(starts[j]) if j >= 0 else 0
+            e = b
+            while e > s and not opens[base + e]:
+                e -= 1
         if e <= s:
             continue
-        out.append((s, e, int(run["src"]), int(run["src_start"]) + s - int(run["start"])))
+        o_g[m] = g
+        o_s[m] = s
+        o_e[m] = e
+        o_src[m] = src[r]
+        o_st[m] = src_start[r] + s - start[r]
+        m += 1
         covered = e
-    return out
+    return o_g[:m], o_s[:m], o_e[:m], o_src[:m], o_st[:m]
 
 
 _TERMINALS = frozenset(".!?\u3002\uff01\uff1f")
@@ -215,15 +261,35 @@ def char_span(
     """Characters of the token-level cut ``[s, e)`` of ``text`` (see the module docstring);
     ``floor`` is the end of the document's previous cut, which this one never reaches back
     over."""
-    begin = 0 if s == 0 else _lead(text, int(starts[s]), int(ends[s - 1]))
-    if e >= n_tokens:
+    return span_chars(text, boundary_offsets(starts, ends, s, e, n_tokens), floor)
+
+
+def boundary_offsets(
+    starts: np.ndarray, ends: np.ndarray, s: int, e: int, n_tokens: int
+) -> tuple[int, int, int, int]:
+    """What :func:`span_chars` needs of a cut ``[s, e)``: the start of token ``s`` and the end
+    of the token before it, the start of token ``e`` and the end of the token before it (-1
+    where there is no such token)."""
+    return (
+        int(starts[s]) if s < n_tokens else -1,
+        int(ends[s - 1]) if s > 0 else -1,
+        int(starts[e]) if e < n_tokens else -1,
+        int(ends[e - 1]) if e > 0 else -1,
+    )
+
+
+def span_chars(text: str, at: tuple[int, int, int, int], floor: int = 0) -> tuple[int, int]:
+    """Characters of a cut from its :func:`boundary_offsets` (see :func:`char_span`)."""
+    s_start, before_s, e_start, before_e = at
+    begin = 0 if before_s < 0 else _lead(text, s_start, before_s)
+    if e_start < 0:
         end = len(text)
-        if s > 0:  # a cut to the end also takes the white space before it
-            floor = max(floor, int(ends[s - 1]))
+        if before_s >= 0:  # a cut to the end also takes the white space before it
+            floor = max(floor, before_s)
             while begin > floor and text[begin - 1].isspace():
                 begin -= 1
     else:
-        end = _lead(text, int(starts[e]), int(ends[e - 1]))
+        end = _lead(text, e_start, before_e)
     return begin, end
 
 
@@ -241,6 +307,17 @@ def char_spans(
     floor = 0
     for s, e in cuts:
         begin, end = char_span(text, starts, ends, s, e, n_tokens, floor)
+        out.append((begin, end))
+        floor = end
+    return out
+
+
+def spans_at(text: str, ats: Iterable[tuple[int, int, int, int]]) -> list[tuple[int, int]]:
+    """:func:`char_spans` from each cut's :func:`boundary_offsets` (sorted, disjoint cuts)."""
+    out: list[tuple[int, int]] = []
+    floor = 0
+    for at in ats:
+        begin, end = span_chars(text, at, floor)
         out.append((begin, end))
         floor = end
     return out

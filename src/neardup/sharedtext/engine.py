@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from neardup.sharedtext.cuts import openings, snap
+from neardup.sharedtext.cuts import openings, snap_kernel
 from neardup.sharedtext.matches import ANCHOR, MAX_SOURCES, anchors, extend_runs
 from neardup.sharedtext.runs import FingerprintRuns, partitions_for
 from neardup.sharedtext.tokens import TokenBatch, code_points, fold_table, token_kernel
@@ -43,7 +43,9 @@ BLOCK = 1 << 16
 @dataclass(frozen=True, slots=True)
 class TokenCut:
     """A cut in token terms: tokens ``[start, end)`` of a document, found in ``source`` at
-    characters ``[src_start, src_end)`` (word-exact) and tokens starting at ``src_tok``."""
+    characters ``[src_start, src_end)`` (word-exact) and tokens starting at ``src_tok``;
+    ``at`` holds the document's character offsets around the cut
+    (:func:`neardup.sharedtext.cuts.boundary_offsets`)."""
 
     start: int
     end: int
@@ -51,6 +53,7 @@ class TokenCut:
     src_tok: int
     src_start: int
     src_end: int
+    at: tuple[int, int, int, int] = (-1, -1, -1, -1)
 
     @property
     def words(self) -> int:
@@ -213,30 +216,54 @@ class SharedTextIndex:
         # earliest-ranked source first among runs that start at the same token
         order = np.lexsort((rank[found["src"]], found["start"], found["doc"]))
         found = found[order]
-        mine = np.unique(found["doc"])
+        mine, first = np.unique(found["doc"], return_index=True)
         meta, meta_off = self._read(fd_meta, mine, META)
-        bounds = np.flatnonzero(np.diff(found["doc"])) + 1
-        planned: list[tuple[int, list[tuple[int, int, int, int]]]] = []
-        for i, group in enumerate(np.split(found, bounds)):
-            m = meta[meta_off[i] : meta_off[i + 1]]
-            snapped = snap(group, m["opens"].astype(bool), m.size)
-            if snapped:
-                planned.append((int(group["doc"][0]), snapped))
-        # character spans of the sources: their offsets at each cut's first and last token
-        ends = [
-            (self.offsets[src] + st, self.offsets[src] + st + e - s - 1)
-            for _, cuts in planned
-            for s, e, src, st in cuts
-        ]
-        flat = np.array(ends, dtype=np.int64).reshape(-1)
-        at = self._meta_at(fd_meta, flat).reshape(-1, 2) if flat.size else np.zeros((0, 2), META)
-        k = 0
-        for d, cuts in planned:
-            out = []
-            for s, e, src, st in cuts:
-                out.append(TokenCut(s, e, src, st, int(at[k, 0]["start"]), int(at[k, 1]["end"])))
-                k += 1
-            yield d, out
+        group = np.searchsorted(mine, found["doc"])
+        g, cs, ce, csrc, cst = snap_kernel(
+            group,
+            found["start"].astype(np.int64),
+            found["end"].astype(np.int64),
+            found["src"].astype(np.int64),
+            found["src_start"].astype(np.int64),
+            meta["opens"].astype(np.bool_),
+            meta_off,
+        )
+        del first
+        if g.size == 0:
+            return
+        # the document's offsets around each cut, and the source's at its first and last token
+        base = meta_off[g]
+        n_tok = meta_off[g + 1] - base
+        s_start = np.where(cs < n_tok, meta["start"][np.minimum(base + cs, meta.size - 1)], -1)
+        before_s = np.where(cs > 0, meta["end"][np.maximum(base + cs - 1, 0)], -1)
+        e_start = np.where(ce < n_tok, meta["start"][np.minimum(base + ce, meta.size - 1)], -1)
+        before_e = np.where(ce > 0, meta["end"][np.maximum(base + ce - 1, 0)], -1)
+        src_first = self.offsets[csrc] + cst
+        at = self._meta_at(fd_meta, np.stack([src_first, src_first + ce - cs - 1], axis=1).ravel())
+        at = at.reshape(-1, 2)
+        rows = zip(
+            g.tolist(),
+            cs.tolist(),
+            ce.tolist(),
+            csrc.tolist(),
+            cst.tolist(),
+            at[:, 0]["start"].tolist(),
+            at[:, 1]["end"].tolist(),
+            s_start.tolist(),
+            before_s.tolist(),
+            e_start.tolist(),
+            before_e.tolist(),
+            strict=True,
+        )
+        cur, out = -1, list[TokenCut]()
+        for gi, a, b, src, st, ss, se, x0, x1, x2, x3 in rows:
+            if gi != cur:
+                if out:
+                    yield int(mine[cur]), out
+                cur, out = gi, list[TokenCut]()
+            out.append(TokenCut(a, b, src, st, ss, se, (x0, x1, x2, x3)))
+        if out:
+            yield int(mine[cur]), out
 
     def close(self) -> None:
         for fh in (self._hashes, self._meta):
