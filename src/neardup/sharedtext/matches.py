@@ -144,8 +144,8 @@ def _extend_kernel(
         d, s = a_doc[i], a_src[i]
         p, q = a_pos[i], a_spos[i]
         diag = p - q
-        if d == prev_doc and s == prev_src and diag == prev_diag and p + k <= prev_end:
-            continue  # inside the run already found on this diagonal
+        if d == prev_doc and s == prev_src and diag == prev_diag and p < prev_end:
+            continue  # inside the run already found on this diagonal: the same run again
         td0, td1 = tok_off[doc_slot[d]], tok_off[doc_slot[d] + 1]
         ts0, ts1 = tok_off[doc_slot[s]], tok_off[doc_slot[s] + 1]
         nd, ns = td1 - td0, ts1 - ts0
@@ -185,12 +185,15 @@ def extend_runs(
     if anc.size == 0:
         return np.zeros(0, dtype=RUN)
     diag = anc["pos"].astype(np.int64) - anc["src_pos"]
-    order = np.lexsort((anc["pos"], diag, anc["src"], anc["doc"]))
+    if anc["doc"].max() < 1 << 31 and anc["src"].max() < 1 << 31:
+        pair = anc["doc"] << 32 | anc["src"]
+        order = np.lexsort((anc["pos"], diag, pair))
+    else:
+        order = np.lexsort((anc["pos"], diag, anc["src"], anc["doc"]))
     a = anc[order]
     d, s, e, src, ss = _extend_kernel(
         a["doc"], a["pos"], a["src"], a["src_pos"], doc_slot, tokens, tok_off, k, min_words
     )
     out = np.empty(d.size, dtype=RUN)
     out["doc"], out["start"], out["end"], out["src"], out["src_start"] = d, s, e, src, ss
-    out = np.unique(out)  # the same run reached from two diagonals' anchors
-    return out[np.lexsort((out["src"], out["start"], out["doc"]))]
+    return out[np.lexsort((out["src_start"], out["src"], out["start"], out["doc"]))]
