@@ -306,10 +306,18 @@ class PassagesConfig:
     on_error: OnError = "raise"
     batch_size: int = 1024
     output_format: str | None = None
+    workers: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.keep, str):
             object.__setattr__(self, "keep", KeepPolicy.parse(self.keep))
+        if self.workers is not None and (
+            isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1
+        ):
+            raise ConfigError(
+                f"workers must be a positive integer, got {self.workers!r}",
+                remedy="pass --workers 1 or more, or leave it unset to use every core",
+            )
         if self.keep.kind == "none":
             raise ConfigError(
                 "keep=none would cut every copy of a passage",
@@ -348,6 +356,16 @@ class PassagesConfig:
             raise ConfigError(
                 "text_field and id_field must be non-empty", remedy="pass a field name"
             )
+
+    @property
+    def effective_workers(self) -> int:
+        """Worker threads to use: the configured number, or every available core."""
+        if self.workers is not None:
+            return self.workers
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # pragma: no cover - not Linux
+            return max(1, os.cpu_count() or 1)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import collections
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -25,12 +25,20 @@ import orjson
 from neardup import __version__
 from neardup.config import PassagesConfig
 from neardup.errors import ConfigError, InputError
+from neardup.executors.local import LocalExecutor
 from neardup.io.artifacts import OutputSet, _decode, _iter_records, default_output_format
 from neardup.io.commit import WORK_PREFIX, check_inputs_outside, owned_output
-from neardup.io.sources import FieldSpec, Source, open_sources, parse_batch
+from neardup.io.sources import (
+    FieldSpec,
+    ParsedBatch,
+    RawBatch,
+    Source,
+    open_sources,
+    parse_batch,
+)
 from neardup.keep import keeper_rank
 from neardup.sharedtext.cuts import apply_cuts, spans_at
-from neardup.sharedtext.engine import SharedTextIndex, TokenCut
+from neardup.sharedtext.engine import IndexedBatch, SharedTextIndex, TokenCut, index_batch
 
 SPAN_FIELDS = ("id", "start", "end", "words", "source_id", "source_start", "source_end")
 
@@ -86,18 +94,31 @@ def passages(
         return result
 
 
+def _parse_and_index(
+    raw: RawBatch, spec: FieldSpec, k: int, w: int
+) -> tuple[str, ParsedBatch, IndexedBatch]:
+    """Stage function (worker threads): parse a raw batch and index its texts."""
+    parsed = parse_batch(raw, spec)
+    return raw.source, parsed, index_batch(parsed.texts, k, w)
+
+
 def _read(sources: list[Source], cfg: PassagesConfig, index: SharedTextIndex) -> _Corpus:
     keep_field = cfg.keep.field if cfg.keep.kind in ("newest", "priority") else None
     spec = FieldSpec(cfg.text_field, cfg.id_field, keep_field)
     corpus = _Corpus([], [], [], [], set(), [])
     seen: dict[Any, tuple[str, Any]] = {}
-    for src in sources:
-        for raw in src.batches(cfg.batch_size):
-            parsed = parse_batch(raw, spec)
+
+    def raw_batches() -> Iterator[RawBatch]:
+        for src in sources:
+            yield from src.batches(cfg.batch_size)
+
+    with LocalExecutor(cfg.effective_workers) as executor:
+        batches = executor.map(_parse_and_index, raw_batches(), spec, index.k, index.w)
+        for name, parsed, batch in batches:
             for err in parsed.errors:
                 if cfg.on_error == "raise":
                     raise err
-                corpus.skipped.add((src.name, err.line))
+                corpus.skipped.add((name, err.line))
                 if len(corpus.errors) < 20:
                     corpus.errors.append(str(err))
             keep = []
@@ -108,23 +129,24 @@ def _read(sources: list[Source], cfg: PassagesConfig, index: SharedTextIndex) ->
                         where = seen[doc_id]
                         raise InputError(
                             f"duplicate id {doc_id!r} (first at {where[0]}:{where[1]})",
-                            path=src.name,
+                            path=name,
                             line=line if isinstance(line, int) else None,
                             field=cfg.id_field,
                             remedy="make ids unique, drop the id field to have ids generated, "
                             "or pass --on-error skip to keep only the first",
                         )
-                    corpus.skipped.add((src.name, line))
+                    corpus.skipped.add((name, line))
                     continue
-                seen[doc_id] = (src.name, line)
+                seen[doc_id] = (name, line)
                 keep.append(i)
             if len(keep) < len(parsed.ids):
-                for name in ("ids", "texts", "lines", "keep_values"):
-                    values = getattr(parsed, name)
-                    setattr(parsed, name, [values[i] for i in keep])
-            index.add(parsed.texts)
+                for field_name in ("ids", "texts", "lines", "keep_values"):
+                    values = getattr(parsed, field_name)
+                    setattr(parsed, field_name, [values[i] for i in keep])
+                batch = index_batch(parsed.texts, index.k, index.w)
+            index.append(batch)
             corpus.ids.extend(parsed.ids)
-            corpus.lines.extend((src.name, line) for line in parsed.lines)
+            corpus.lines.extend((name, line) for line in parsed.lines)
             corpus.lengths.extend(len(t) for t in parsed.texts)
             corpus.keep_values.extend(parsed.keep_values)
     index.finish()

@@ -49,6 +49,7 @@ from neardup.config import OUTPUT_FORMATS, PassagesConfig
     help="Stop at the first bad record (raise, default) or skip and count it.",
 )
 @click.option("--batch-size", type=int, help="Documents per batch.  [default: 1024]")
+@click.option("--workers", type=int, help="Worker threads.  [default: all cores]")
 @click.option(
     "--output-format",
     type=click.Choice(OUTPUT_FORMATS),

@@ -60,6 +60,31 @@ class TokenCut:
         return self.end - self.start
 
 
+@dataclass(frozen=True, slots=True)
+class IndexedBatch:
+    """What one batch adds to the index: token hashes and offsets (``offsets`` per document)
+    and winnowed fingerprints (``fp_doc`` counts from the batch's first document)."""
+
+    hashes: np.ndarray
+    meta: np.ndarray
+    offsets: np.ndarray
+    fp_hash: np.ndarray
+    fp_pos: np.ndarray
+    fp_doc: np.ndarray
+
+
+def index_batch(texts: list[str], k: int, w: int) -> IndexedBatch:
+    """Stage function: tokenize a batch, find where segments open, and winnow its word
+    k-grams (pure; runs in worker threads, the kernels release the GIL)."""
+    cps, cp_off = code_points(texts)
+    h, s, e, off = token_kernel(cps, cp_off, char_classes(), fold_table())
+    meta = np.empty(h.size, dtype=META)
+    meta["start"], meta["end"] = s, e
+    meta["opens"] = openings(cps, cp_off, TokenBatch(h, s, e, off))
+    fh, fp, fd = winnow(h, off, k, w)
+    return IndexedBatch(h.astype(HASH, copy=False), meta, off, fh, fp, fd)
+
+
 class SharedTextIndex:
     """Tokens and fingerprints of a corpus in a work folder (see the module docstring)."""
 
@@ -88,20 +113,17 @@ class SharedTextIndex:
     def add(self, texts: list[str]) -> np.ndarray:
         """Index a batch of documents (ordinals continue from the previous batch); returns
         their token counts."""
-        cps, cp_off = code_points(texts)
-        h, s, e, off = token_kernel(cps, cp_off, char_classes(), fold_table())
-        tb = TokenBatch(h, s, e, off)
-        meta = np.empty(h.size, dtype=META)
-        meta["start"], meta["end"] = s, e
-        meta["opens"] = openings(cps, cp_off, tb)
-        h.astype(HASH, copy=False).tofile(self._hashes)
-        meta.tofile(self._meta)
-        fh, fp, fd = winnow(h, off, self.k, self.w)
-        self.runs.add(fh, fd + self.n_docs, fp)
-        self.tok_off.append(off[1:] + self.n_tokens)
-        self.n_docs += len(texts)
-        self.n_tokens += int(h.size)
-        return np.diff(off)
+        return self.append(index_batch(texts, self.k, self.w))
+
+    def append(self, batch: IndexedBatch) -> np.ndarray:
+        """Add a batch made by :func:`index_batch` (with this index's ``k`` and ``w``)."""
+        batch.hashes.tofile(self._hashes)
+        batch.meta.tofile(self._meta)
+        self.runs.add(batch.fp_hash, batch.fp_doc + self.n_docs, batch.fp_pos)
+        self.tok_off.append(batch.offsets[1:] + self.n_tokens)
+        self.n_docs += batch.offsets.size - 1
+        self.n_tokens += int(batch.hashes.size)
+        return np.diff(batch.offsets)
 
     def finish(self) -> None:
         """Close the token files (call once every batch is added)."""
