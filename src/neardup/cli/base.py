@@ -62,7 +62,8 @@ def boilerplate_options(fn: Any) -> Any:
         click.option(
             "--boilerplate-min-docs",
             type=int,
-            help="Distinct clusters a line must stand in to be boilerplate.  [default: 10]",
+            help="Distinct documents (copies of one article count once) a line must stand in to "
+            "be boilerplate.  [default: 10]",
         ),
         click.option(
             "--boilerplate-long-words",
@@ -72,7 +73,7 @@ def boilerplate_options(fn: Any) -> Any:
         click.option(
             "--boilerplate-long-min-docs",
             type=int,
-            help="Clusters a long line must stand in.  [default: 5 × min-docs]",
+            help="Distinct documents a long line must stand in.  [default: 5 × min-docs]",
         ),
     ]
     for option in reversed(options):
