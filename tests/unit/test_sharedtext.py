@@ -521,7 +521,7 @@ def cuts_of(index: SharedTextIndex, rank: np.ndarray) -> list[tuple[int, list]]:
     return [(d, list(c)) for d, c in index.cuts(rank)]
 
 
-def test_cuts_do_not_depend_on_batches_partitions_or_ranges(tmp_path, monkeypatch) -> None:
+def test_cuts_do_not_depend_on_batches_partitions_ranges_or_source_chunks(tmp_path, monkeypatch) -> None:
     texts = [
         *five_documents(),
         f"{ORCHARD}\n\n{WORKSHOP}",
@@ -543,6 +543,8 @@ def test_cuts_do_not_depend_on_batches_partitions_or_ranges(tmp_path, monkeypatc
     many.finish()
     monkeypatch.setattr(engine, "RANGE_TOKENS", 64)  # one range per document
     assert len(many._doc_ranges()) == len(texts)
+    assert cuts_of(many, rank) == expected
+    monkeypatch.setattr(engine, "SOURCE_TOKENS", 1)  # one source document at a time
     assert cuts_of(many, rank) == expected
     assert many.token_counts().tolist() == [len(ref_tokens(t)) for t in texts]
 

@@ -13,6 +13,7 @@ its interrupt leaves behind with :func:`neardup.errors.on_interrupt`.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -142,6 +143,23 @@ def _trace(exc: BaseException) -> None:
         traceback.print_exception(exc, file=sys.stderr)
 
 
+def _return_freed_memory() -> None:
+    """Ask glibc to give large freed blocks back to the system.
+
+    glibc serves a request of at least ``M_MMAP_THRESHOLD`` bytes from its own memory map, and
+    raises the threshold each time such a block is freed; after a run of large numpy arrays,
+    later ones come from the heap and stay resident when freed (about 300 MB of a 100k-document
+    ``passages`` run). A fixed 1 MiB threshold keeps them apart. Elsewhere this does nothing."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        m_mmap_threshold = -3
+        libc.mallopt(m_mmap_threshold, 1 << 20)
+    except (OSError, AttributeError):
+        pass
+
+
 def run() -> None:
     """Console-script wrapper around :func:`main`."""
+    if sys.platform.startswith("linux"):
+        _return_freed_memory()
     sys.exit(main())

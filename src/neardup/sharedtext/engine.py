@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from neardup.sharedtext.cuts import openings, snap_kernel
-from neardup.sharedtext.matches import ANCHOR, MAX_SOURCES, anchors, extend_runs
+from neardup.sharedtext.matches import ANCHOR, MAX_SOURCES, RUN, anchors, extend_runs
 from neardup.sharedtext.runs import FingerprintRuns, partitions_for
 from neardup.sharedtext.tokens import TokenBatch, code_points, fold_table, token_kernel
 from neardup.sharedtext.winnow import winnow, winnow_params
@@ -36,6 +36,8 @@ META = np.dtype([("start", "<i4"), ("end", "<i4"), ("opens", "u1")])
 HASH = np.dtype("<u8")
 #: Tokens of the documents resolved at once (17 bytes each, plus their sources' hashes).
 RANGE_TOKENS = 8 << 20
+#: Token hashes of sources held at once while a range of documents is resolved (8 bytes each).
+SOURCE_TOKENS = 16 << 20
 #: Bytes read at once when gathering scattered token offsets.
 BLOCK = 1 << 16
 
@@ -224,15 +226,29 @@ class SharedTextIndex:
             os.close(fd_hash)
             os.close(fd_meta)
 
+    def _extend(self, fd_hash: int, anc: np.ndarray) -> np.ndarray:
+        """The runs of a range's anchors, with the sources' token hashes read a bounded chunk
+        at a time (:data:`SOURCE_TOKENS`), so memory does not grow with the number of sources."""
+        counts = np.diff(self.offsets)
+        srcs = np.unique(anc["src"])
+        sizes = np.cumsum(counts[srcs])
+        chunk = sizes // SOURCE_TOKENS
+        parts = []
+        for c in np.unique(chunk).tolist():
+            mine = srcs[chunk == c]
+            sel = anc[np.isin(anc["src"], mine)] if chunk[-1] > 0 else anc
+            docs = np.unique(np.concatenate([sel["doc"], mine]))
+            hashes, off = self._read(fd_hash, docs, HASH)
+            doc_slot = np.full(self.n_docs, -1, dtype=np.int64)
+            doc_slot[docs] = np.arange(docs.size)
+            parts.append(extend_runs(sel, doc_slot, hashes, off, self.k, self.min_words))
+            del hashes
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=RUN)
+
     def _range_cuts(
         self, fd_hash: int, fd_meta: int, anc: np.ndarray, rank: np.ndarray, lo: int, hi: int
     ) -> Iterator[tuple[int, list[TokenCut]]]:
-        docs = np.unique(np.concatenate([anc["doc"], anc["src"]]))
-        hashes, off = self._read(fd_hash, docs, HASH)
-        doc_slot = np.full(self.n_docs, -1, dtype=np.int64)
-        doc_slot[docs] = np.arange(docs.size)
-        found = extend_runs(anc, doc_slot, hashes, off, self.k, self.min_words)
-        del hashes
+        found = self._extend(fd_hash, anc)
         if found.size == 0:
             return
         # earliest-ranked source first among runs that start at the same token
