@@ -134,7 +134,8 @@ def gap_breaks(gap: str, before: str, after: str) -> bool:
     if any(c in "\u3002\uff01\uff1f" for c in gap):
         return True
     if "\n" in gap:
-        if gap.count("\n") >= 2 or gap[gap.rindex("\n") + 1 :]:
+        after_break = gap[gap.rindex("\n") + 1 :]
+        if gap.count("\n") >= 2 or (after_break and after_break[0] in " \t-*•>|#+"):
             return True
         return any(c in ".!?" for c in gap)
     terminal = spaced = False

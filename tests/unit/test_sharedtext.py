@@ -357,13 +357,14 @@ def test_char_span_snaps_to_the_segment_and_keeps_its_leading_quote() -> None:
     tb = tokenize([text])
     n = len(tb.starts)
     # tokens: First sentence here | Second one she said | Third part
-    assert char_span(text, tb.starts, tb.ends, 3, 7, n) == (21, 45)
-    assert text[21:45] == '"Second one," she said. '
-    assert apply_cuts(text, [(21, 45)]) == "First sentence here. Third part."
+    # inside a line, a cut takes the space before it, not the one after
+    assert char_span(text, tb.starts, tb.ends, 3, 7, n) == (20, 44)
+    assert text[20:44] == ' "Second one," she said.'
+    assert apply_cuts(text, [(20, 44)]) == "First sentence here. Third part."
     # a cut to the end takes the white space before it
     assert char_span(text, tb.starts, tb.ends, 7, n, n) == (44, len(text))
     assert apply_cuts(text, [(44, len(text))]) == 'First sentence here. "Second one," she said.'
-    assert char_span(text, tb.starts, tb.ends, 0, 3, n) == (0, 21)
+    assert char_span(text, tb.starts, tb.ends, 0, 3, n) == (0, 21)  # a line start: the space after
     assert char_span(text, tb.starts, tb.ends, 0, n, n) == (0, len(text))
 
 
@@ -375,8 +376,8 @@ def test_char_spans_of_adjacent_cuts_do_not_overlap() -> None:
     assert char_span(text, tb.starts, tb.ends, 4, n, n) == (24, len(text))
     # ... but not over the end of a cut right before it
     spans = char_spans(text, tb.starts, tb.ends, [(1, 4), (4, n)], n)
-    assert spans == [(7, 25), (25, len(text))]
-    assert apply_cuts(text, spans) == "Intro. "
+    assert spans == [(6, 24), (24, len(text))]
+    assert apply_cuts(text, spans) == "Intro."
 
 
 def test_apply_cuts() -> None:
@@ -499,10 +500,10 @@ def test_two_passages_from_two_sources_in_one_document() -> None:
     assert [(c["id"], c["source_id"]) for c in cuts] == [(2, 0), (2, 1)]
     a, b = cuts
     assert a["end"] == b["start"]  # adjacent, not overlapping
-    assert texts[2][a["start"] : a["end"]] == ORCHARD + " "
-    assert texts[2][b["start"] : b["end"]] == WORKSHOP
+    assert texts[2][a["start"] : a["end"]] == " " + ORCHARD
+    assert texts[2][b["start"] : b["end"]] == " " + WORKSHOP
     spans = [(c["start"], c["end"]) for c in cuts]
-    assert apply_cuts(texts[2], spans) == NOTES[3] + " "
+    assert apply_cuts(texts[2], spans) == NOTES[3]
 
 
 def test_documents_without_shared_runs_have_no_cuts() -> None:
@@ -521,7 +522,9 @@ def cuts_of(index: SharedTextIndex, rank: np.ndarray) -> list[tuple[int, list]]:
     return [(d, list(c)) for d, c in index.cuts(rank)]
 
 
-def test_cuts_do_not_depend_on_batches_partitions_ranges_or_source_chunks(tmp_path, monkeypatch) -> None:
+def test_cuts_do_not_depend_on_batches_partitions_ranges_or_source_chunks(
+    tmp_path, monkeypatch
+) -> None:
     texts = [
         *five_documents(),
         f"{ORCHARD}\n\n{WORKSHOP}",

@@ -4,8 +4,9 @@ A token *opens a segment* when it is the document's first token, or when the gap
 the previous token holds
 
 * a blank line (a paragraph break);
-* a line break followed by indentation or by a visible non-word character (a bullet, a quote
-  mark, a dash): a new paragraph, list item or table row of hard-wrapped text;
+* a line break followed by indentation, a bullet or a quote mark (``- * • > | # +``): a new
+  paragraph, list item, table row or quote level of hard-wrapped text (an opening bracket or
+  quotation mark at a line start may be a wrapped sentence going on, and opens nothing);
 * a line break after sentence-final punctuation (``. ! ?``): the line ended a sentence;
 * sentence-final punctuation followed by white space, when the word before it is not an
   abbreviation (a single letter as in "J." or "U.S.", or a word of :data:`ABBREVIATIONS`) and the
@@ -24,6 +25,7 @@ an end of the text, so no word is ever split.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -71,6 +73,22 @@ def _is_abbreviation(
     return bool(i < sorted_hashes.size and sorted_hashes[i] == h)
 
 
+@nb.njit(inline="always", cache=True)
+def _marks_line(cp: int | np.uint32) -> bool:
+    """Indentation, a bullet or a quote mark at the start of a line: - * • > | # +"""
+    return (
+        cp == 0x20
+        or cp == 0x09
+        or cp == 0x2D
+        or cp == 0x2A
+        or cp == 0x2022
+        or cp == 0x3E
+        or cp == 0x7C
+        or cp == 0x23
+        or cp == 0x2B
+    )
+
+
 @nb.njit(cache=True, nogil=True)
 def opens_kernel(
     cps: np.ndarray,
@@ -113,7 +131,7 @@ def opens_kernel(
                 continue
             if newlines:
                 blank = newlines >= 2
-                lead = after_newline < g1  # something between the line break and the token
+                lead = after_newline < g1 and _marks_line(cps[after_newline])
                 if blank or lead or terminal:
                     out[t] = True
                 continue
@@ -278,18 +296,56 @@ def boundary_offsets(
     )
 
 
+_QUOTE_PREFIX = frozenset(" \t>|")
+
+
+def _is_word(c: str) -> bool:
+    return c.isalnum() or c == "_" or unicodedata.category(c)[0] == "M"
+
+
 def span_chars(text: str, at: tuple[int, int, int, int], floor: int = 0) -> tuple[int, int]:
-    """Characters of a cut from its :func:`boundary_offsets` (see :func:`char_span`)."""
+    """Characters of a cut from its :func:`boundary_offsets` (see :func:`char_span`).
+
+    The cut starts at its first word, with the visible characters that open it (a quote mark,
+    a bracket, a bullet), and with a line's quote prefix (``> ``, ``| ``) when it starts a line.
+    It ends after its last word and the punctuation that closes it. A cut that starts a line
+    also takes the white space after it up to the next line, so the line after it keeps its
+    place; a cut inside a line takes the spaces before it instead; a cut to the end of the
+    text takes all the white space before it. ``floor`` is the end of the document's previous
+    cut, which this one never reaches back over."""
     s_start, before_s, e_start, before_e = at
-    begin = 0 if before_s < 0 else _lead(text, s_start, before_s)
-    if e_start < 0:
-        end = len(text)
-        if before_s >= 0:  # a cut to the end also takes the white space before it
-            floor = max(floor, before_s)
-            while begin > floor and text[begin - 1].isspace():
-                begin -= 1
+    if before_s < 0:
+        begin = 0
+        low = 0
     else:
-        end = _lead(text, e_start, before_e)
+        low = max(floor, before_s)
+        begin = _lead(text, s_start, low)
+        j = begin
+        while j > low and text[j - 1] in _QUOTE_PREFIX:
+            j -= 1
+        if j > low and text[j - 1] == "\n":
+            begin = j
+    if e_start < 0:
+        if before_s >= 0:  # a cut to the end also takes the white space before it
+            while begin > low and text[begin - 1].isspace():
+                begin -= 1
+        return begin, len(text)
+    end = before_e
+    while end < e_start and not text[end].isspace() and not _is_word(text[end]):
+        end += 1  # the punctuation that closes the last word
+    if begin == 0 or text[begin - 1] == "\n":
+        k = end
+        newline = False
+        while k < e_start and text[k].isspace():
+            k += 1
+            if text[k - 1] == "\n":
+                end = k  # up to and with the last line break, not the next line's indentation
+                newline = True
+        if not newline:
+            end = k
+    else:
+        while begin > low and text[begin - 1] in " \t":
+            begin -= 1
     return begin, end
 
 
