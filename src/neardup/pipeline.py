@@ -39,7 +39,7 @@ from neardup.text.boilerplate import (
     batch_units,
     strip_batch,
 )
-from neardup.text.quotes import message_parts
+from neardup.text.quotes import message_author, message_parts
 from neardup.text.shingle import shingle_batch
 
 
@@ -116,6 +116,8 @@ class ContainmentBatch:
     sizes: np.ndarray
     own: dict[int, np.ndarray]
     body: dict[int, np.ndarray]
+    authors: np.ndarray  # message_author hashes (0: not a message)
+    replies: np.ndarray  # bool: answers or quotes another message
 
 
 def containment_batch(
@@ -152,7 +154,12 @@ def containment_batch(
         np.cumsum(counts, out=offsets[1:])
         shingles = np.concatenate(seqs) if seqs else shingles[:0]
     h, _pos, d = winnow_kernel(shingles, offsets, params.containment)
-    return ContainmentBatch(h, d, counts.astype(np.int64), own, body)
+    authors = np.zeros(len(texts), dtype=np.uint64)
+    replies = np.zeros(len(texts), dtype=bool)
+    if params.ignore_quotes:
+        for i, t in enumerate(texts):
+            authors[i], replies[i] = message_author(t)
+    return ContainmentBatch(h, d, counts.astype(np.int64), own, body, authors, replies)
 
 
 def fingerprint_texts(texts: list[str], params: StageParams) -> tuple[np.ndarray, ...]:
@@ -229,6 +236,8 @@ class Fingerprints:
     own_sizes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     own_sets: dict[int, np.ndarray] = field(default_factory=dict)
     body_sets: dict[int, np.ndarray] = field(default_factory=dict)
+    authors: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    replies: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -337,6 +346,8 @@ def _gather_containment(
     out["hash"].append(cb.hashes[ok])
     out["doc"].append(ordinal_of[cb.doc[ok]].astype(np.int64))
     out["sizes"].append(cb.sizes[keep])
+    out["authors"].append(cb.authors[keep])
+    out["replies"].append(cb.replies[keep])
     for row, own in cb.own.items():
         if keep[row]:
             fp.own_sets[int(ordinal_of[row])] = own
@@ -355,7 +366,13 @@ def gather(
     parts: dict[str, list[np.ndarray]] = {
         k: [] for k in ("lengths", "exact", "signatures", "modes", "n_tokens")
     }
-    contain: dict[str, list[np.ndarray]] = {"hash": [], "doc": [], "sizes": []}
+    contain: dict[str, list[np.ndarray]] = {
+        "hash": [],
+        "doc": [],
+        "sizes": [],
+        "authors": [],
+        "replies": [],
+    }
     for bf in batches:
         if bf.units is not None:
             if fp.units is None:
@@ -414,6 +431,8 @@ def gather(
         fp.contain_hash = np.concatenate(contain["hash"])
         fp.contain_doc = np.concatenate(contain["doc"])
         fp.own_sizes = np.concatenate(contain["sizes"])
+        fp.authors = np.concatenate(contain["authors"])
+        fp.replies = np.concatenate(contain["replies"])
     fp.shingles = store.finish()
     fp.shingles_spilled = store.spilled
     return fp

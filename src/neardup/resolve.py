@@ -24,6 +24,7 @@ from neardup.sharedtext.containment import (
     best_containers,
     contained_pairs,
     overlaps,
+    quoted_by_another,
 )
 from neardup.stages.decide import (
     REASON_CONTAINED,
@@ -141,6 +142,8 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
 
         def overlap(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             c, rev, _ = overlaps(own, body, pairs)
+            if fp.authors.size:  # a reply by another author quotes, it does not contain
+                c[quoted_by_another(pairs, fp.authors, fp.replies)] = 0.0
             return c, rev
 
         c_threshold = float(cfg.containment or 1.0)

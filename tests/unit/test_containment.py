@@ -154,3 +154,55 @@ def test_truncated_copies_of_random_articles_are_all_found(tmp_path: Path) -> No
     removed = {r["id"]: r for r in read_records(out / "removed.jsonl")}
     assert sorted(removed) == sorted(f"cut-{i}" for i in range(30))
     assert all(r["kept_id"] == "full-" + r["id"][4:] for r in removed.values())
+
+
+@pytest.mark.parametrize(
+    "quoted",
+    [
+        "- {line}",  # a run of three lines opening with the same mark
+        "+ {line}",
+        "--> {line}",
+        "{{ {line}",
+    ],
+)
+def test_other_quoting_styles_and_carriage_returns_are_not_own_text(quoted: str) -> None:
+    lines = ["first quoted line here", "second quoted line here", "third quoted line here"]
+    text = "\r\n".join([*(quoted.format(line=line) for line in lines), "My own answer."])
+    assert own_text(text) == "My own answer."
+
+
+def test_a_double_dash_is_a_signature_only_before_a_short_tail() -> None:
+    text = "Own line.\n--\nName\nPlace"
+    assert own_text(text) == "Own line."
+    long_tail = "Own line.\n--\n" + "\n".join(f"more text {i}" for i in range(12))
+    assert own_text(long_tail) == long_tail
+
+
+def _message(author: str, subject: str, body: str) -> str:
+    return f"From: {author}\nSubject: {subject}\nLines: 9\n\n{body}\n"
+
+
+def test_a_reply_by_another_author_never_contains_the_message_it_quotes(tmp_path: Path) -> None:
+    # the reply pastes the parent without any quote mark the rules know
+    parent = _message("ann@example.org (Ann)", "tides", HARBOUR)
+    reply = _message(
+        "bob@example.org (Bob)",
+        "Re: tides",
+        "Ann's note, as she sent it:\n\n"
+        + HARBOUR
+        + "\n\n> I agree with every word.\n\n"
+        + WORKSHOP,
+    )
+    records = [{"id": "parent", "text": parent}, {"id": "reply", "text": reply}]
+    out = _run(tmp_path, records, containment=0.9)
+    assert read_stats(out)["removed"] == 0
+    # the same author reposting a longer version: the first post is contained
+    repost = _message("ann@example.org (Ann)", "tides again", HARBOUR + "\n\n" + WORKSHOP)
+    records = [{"id": "parent", "text": parent}, {"id": "repost", "text": repost}]
+    out = _run(tmp_path, records, containment=0.9)
+    (removed,) = read_records(out / "removed.jsonl")
+    assert (removed["id"], removed["kept_id"], removed["reason"]) == (
+        "parent",
+        "repost",
+        "contained",
+    )

@@ -34,7 +34,7 @@ from neardup.sharedtext.containment import own_set
 from neardup.text.boilerplate import BoilerplateSet
 from neardup.text.lines import line_batch
 from neardup.text.normalize import normalize
-from neardup.text.quotes import message_parts
+from neardup.text.quotes import message_author, message_parts
 from neardup.text.shingle import shingle_batch
 from neardup.verify import jaccard_pairs, sorted_sets
 
@@ -139,7 +139,17 @@ def _containment_rule(a: Side, b: Side, cfg: DedupConfig) -> dict[str, Any]:
     c_ba = min(inter / n_b if n_b else 0.0, body_inter / body_b if body_b else 0.0)
     threshold = cfg.containment if cfg.containment is not None else CONTAINMENT_SUGGESTED
     small, large, c, n_small = ("A", "B", c_ab, n_a) if n_a <= n_b else ("B", "A", c_ba, n_b)
-    if n_small < cfg.containment_min_shingles:
+    quoting = False
+    if cfg.containment_ignore_quotes:
+        (author_a, reply_a), (author_b, reply_b) = message_author(a.text), message_author(b.text)
+        reply_large = reply_b if large == "B" else reply_a
+        quoting = bool(author_a and author_b and author_a != author_b and reply_large)
+    if quoting:
+        verdict = (
+            f"not applied: {large} is a reply by another author, so it holds {small}'s text "
+            "because it quotes it"
+        )
+    elif n_small < cfg.containment_min_shingles:
         verdict = (
             f"not applied: {small} has {n_small} own shingles, fewer than "
             f"{cfg.containment_min_shingles}"

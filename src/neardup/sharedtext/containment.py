@@ -126,6 +126,14 @@ def overlaps(own: Any, body: Any, pairs: np.ndarray) -> tuple[np.ndarray, np.nda
     return c, rev, size_a
 
 
+def quoted_by_another(pairs: np.ndarray, authors: np.ndarray, replies: np.ndarray) -> np.ndarray:
+    """Pairs ``(a, b)`` where ``b`` is a reply by another author than ``a``'s: a reply holds
+    its parent's text because it quotes it, in whatever style, and the parent is the original.
+    Messages are told by :func:`neardup.text.quotes.message_author`."""
+    a, b = authors[pairs[:, 0]], authors[pairs[:, 1]]
+    return (a != 0) & (b != 0) & (a != b) & replies[pairs[:, 1]]
+
+
 def contained_pairs(
     table: Any,
     fp_hash: np.ndarray,
@@ -135,12 +143,16 @@ def contained_pairs(
     threshold: float,
     min_shingles: int,
     body: Any = None,
+    authors: np.ndarray | None = None,
+    replies: np.ndarray | None = None,
 ) -> Contained:
     """Verified pairs ``(a, b)`` with ``C(a ⊆ b) ≥ threshold`` and ``|S(a)| ≥ min_shingles``
     (``table`` gives the own sets and ``body`` the bodies' sets, see :func:`overlaps`;
     ``sizes`` the lengths of the own shingle sequences)."""
     cand = candidates(fp_hash, fp_doc, sizes, threshold)
     cand = cand[sizes[cand[:, 0]] >= min_shingles] if cand.size else cand
+    if cand.size and authors is not None and replies is not None and authors.size:
+        cand = cand[~quoted_by_another(cand, authors, replies)]
     if cand.size == 0:
         z = np.zeros(0)
         return Contained(np.zeros((0, 2), np.int64), z, z)
