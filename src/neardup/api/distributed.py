@@ -68,11 +68,6 @@ def dedup_spark(
             "--strip-boilerplate is not available with the Spark executor",
             remedy="run boilerplate stripping with --executor local",
         )
-    if cfg.containment is not None:
-        raise ConfigError(
-            "--containment is not available with the Spark executor yet",
-            remedy="run containment with --executor local",
-        )
     spark_plan.check_inputs(sources, fmt)
     clock = StageClock()
     lsh = choose_lsh(cfg)

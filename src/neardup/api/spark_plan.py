@@ -31,6 +31,7 @@ from neardup.config import DedupConfig
 from neardup.errors import ConfigError
 from neardup.io.sources import Source
 from neardup.pipeline import StageClock, StageParams
+from neardup.sharedtext.containment import MAX_POSTINGS
 from neardup.stages import (
     ReadSpec,
     band_partition,
@@ -63,7 +64,17 @@ from neardup.stages.arrow import (
     REJECT_SCHEMA,
     SIM_SCHEMA,
 )
-from neardup.stages.clusters import EXACT_EDGE, MEMBER, NEAR_EDGE
+from neardup.stages.clusters import CONTAINED_EDGE, EXACT_EDGE, MEMBER, NEAR_EDGE
+from neardup.stages.containment import (
+    CONTAIN_FP_SCHEMA,
+    CONTAIN_PAIR_SCHEMA,
+    CONTAINED_SCHEMA,
+    best_partition,
+    fingerprint_rows_partition,
+    prefix_partition,
+    probe_pairs_partition,
+    verify_partition,
+)
 from neardup.stages.decide import HISTOGRAM_BINS, histogram_report, merge_counts
 
 SUPPORTED = ("jsonl", "parquet", "txt")
@@ -192,11 +203,34 @@ def run(
     near_edges = sims.where("accepted").select("a", "b")
     clock.record("verify", t)
 
+    # -- containment ------------------------------------------------------------------------------
+    edges = exact_edges.unionByName(near_edges)
+    contained = None
+    bodies = False
+    if cfg.containment is not None:
+        t = time.perf_counter()
+        # whether any document has a body apart from its text: then bodies count everywhere
+        bodies = accepted.where("body_set is not null").limit(1).count() > 0
+        found = ex.checkpoint(_contained(ex, accepted, cfg, bodies), "contained")
+        out.counts["containment_pairs"] = found.count()
+        # a pair that is also a verified near pair stays a Jaccard decision
+        near_keys = near_edges.selectExpr("least(a, b) as lo", "greatest(a, b) as hi")
+        contained = ex.checkpoint(
+            found.where("edge")
+            .selectExpr("a", "b", "least(a, b) as lo", "greatest(a, b) as hi")
+            .join(near_keys, ["lo", "hi"], "left_anti")
+            .select("a", "b"),
+            "contained-edges",
+        )
+        edges = edges.unionByName(contained)
+        clock.record("containment", t)
+
     # -- clusters, keepers, decisions -------------------------------------------------------------
     t = time.perf_counter()
-    labels = ex.checkpoint(ex.components(exact_edges.unionByName(near_edges)), "components")
+    labels = ex.checkpoint(ex.components(edges), "components")
     decisions = ex.checkpoint(
-        _decide(ex, labels, accepted, exact_edges, near_edges, cfg, measure), "decisions"
+        _decide(ex, labels, accepted, exact_edges, near_edges, cfg, measure, contained, bodies),
+        "decisions",
     )
     cids = ex.dense_index(decisions, "root").withColumnRenamed("index", "cluster_id")
     decisions = ex.checkpoint(decisions.join(cids, "root"), "clustered")
@@ -204,14 +238,22 @@ def run(
 
     # -- outputs ----------------------------------------------------------------------------------
     t = time.perf_counter()
+    decided = ["cluster_id", "removed", "similarity", "reason", "kept_id"]
+    decided += ["containment", "containment_reverse"]
     lines = accepted.select("pos", "line", "id", "raw").join(
-        decisions.select("pos", "cluster_id", "removed", "similarity", "reason", "kept_id"),
-        "pos",
-        "left",
+        decisions.select("pos", *decided), "pos", "left"
     )
     ordered = lines.fillna({"removed": False}).orderBy("pos")
     rendered = ex.cache(
-        ex.map(ordered, jsonl_output_partition, OUTPUT_SCHEMA, names, fmts, invalid > 0)
+        ex.map(
+            ordered,
+            jsonl_output_partition,
+            OUTPUT_SCHEMA,
+            names,
+            fmts,
+            invalid > 0,
+            cfg.containment is not None,
+        )
     )  # rendered once, written as two files
     compression = "gzip" if fmt == "jsonl.gz" else "none"
     for which in ("kept", "removed"):
@@ -232,13 +274,19 @@ def run(
     clusters.where(f"cluster_id != {COUNTS_ROW}").select("value").write.mode("overwrite").text(
         f"{staging}/clusters"
     )
-    parts = clusters.where(f"cluster_id = {COUNTS_ROW}").select("value").collect()
-    cluster_counts = merge_counts([orjson.loads(r[0]) for r in parts])
+    parts = [
+        orjson.loads(r[0])
+        for r in clusters.where(f"cluster_id = {COUNTS_ROW}").select("value").collect()
+    ]
+    cluster_counts = merge_counts(parts)
+    if cfg.containment is not None:
+        cluster_counts["removed_contained"] = sum(p.get("removed_contained", 0) for p in parts)
     rendered.unpersist()
     clusters.unpersist()
     clock.record("write", t)
 
     out.counts = {
+        **out.counts,
         **doc_counts,
         **cluster_counts,
         "candidate_pairs": int(bins.sum()),  # every similarity lies in [0, 1]
@@ -365,13 +413,21 @@ def _decide(
     near_edges: Any,
     cfg: DedupConfig,
     measure: str,
+    contained: Any = None,
+    bodies: bool = False,
 ) -> Any:
     """The decisions of every component (:func:`decide_partition`), from its members and, for
-    ``star``, its edges, brought together by the component shuffle."""
+    ``star`` or with containment on, its edges, brought together by the component shuffle.
+    With containment on, ``contained`` holds the contained edges ``(a, b)`` and members carry
+    their own and body shingle sets."""
     data = "shingle_set" if measure == "jaccard" else "sig"
+    sets: list[str] = []
+    if contained is not None:
+        sets = ["coalesce(own_set, shingle_set) as own", "coalesce(body_set, shingle_set) as body"]
     member_cols = accepted.selectExpr(
-        "pos", "length", "keep", "id", "exact_hi", "exact_lo", f"{data} as data"
+        "pos", "length", "keep", "id", "exact_hi", "exact_lo", f"{data} as data", *sets
     )
+    set_names = ["own", "body"] if contained is not None else []
     members = labels.join(member_cols, "pos").selectExpr(
         "root",
         f"cast({MEMBER} as tinyint) as kind",
@@ -383,13 +439,18 @@ def _decide(
         "exact_hi",
         "exact_lo",
         "data",
+        *set_names,
     )
-    if cfg.clustering == "star":
+    if cfg.clustering == "star" or contained is not None:
         edges = exact_edges.selectExpr(
             "b as pos", "a as b", f"cast({EXACT_EDGE} as tinyint) as kind"
         ).unionByName(
             near_edges.selectExpr("a as pos", "b", f"cast({NEAR_EDGE} as tinyint) as kind")
         )
+        if contained is not None:
+            edges = edges.unionByName(
+                contained.selectExpr("a as pos", "b", f"cast({CONTAINED_EDGE} as tinyint) as kind")
+            )
         edges = edges.join(labels, "pos").selectExpr(
             "root",
             "kind",
@@ -401,6 +462,7 @@ def _decide(
             "cast(null as bigint) as exact_hi",
             "cast(null as bigint) as exact_lo",
             "cast(null as binary) as data",
+            *[f"cast(null as binary) as {name}" for name in set_names],
         )
         members = members.unionByName(edges)
     return ex.group(
@@ -413,4 +475,54 @@ def _decide(
         cfg.clustering,
         measure,
         cfg.num_perm,
+        None if cfg.containment is None else (cfg.threshold, float(cfg.containment), bodies),
     )
+
+
+def _contained(ex: Any, accepted: Any, cfg: DedupConfig, bodies: bool) -> Any:
+    """The containment pairs ``(a, b, containment, reverse, edge)``, one per contained
+    document (:mod:`neardup.stages.containment`): distinct fingerprints per document →
+    document frequencies (a count per hash) → the probes of each document (the document
+    shuffle) → candidate pairs (the hash shuffle) → exact containment on the sets joined to
+    each pair → the best container of each contained document (the shuffle by ``a``)."""
+    threshold = float(cfg.containment or 1.0)
+    low = cfg.containment_min_shingles
+    fps = ex.map(
+        accepted.where("contain is not null").select("pos", "contain", "own_size"),
+        fingerprint_rows_partition,
+        CONTAIN_FP_SCHEMA,
+    )
+    fps = ex.checkpoint(fps, "contain-fingerprints")
+    df = fps.groupBy("hash").count().withColumnRenamed("count", "df")
+    counted = ex.checkpoint(fps.join(df, "hash"), "contain-df")
+    probes = ex.group(
+        counted, ["pos"], ["pos"], prefix_partition, CONTAIN_FP_SCHEMA, threshold, low
+    )
+    probes = ex.checkpoint(probes, "contain-probes")
+    holders = (
+        counted.where(f"df >= 2 and df <= {MAX_POSTINGS}")
+        .select("hash", "pos", "size")
+        .join(probes.select("hash").distinct(), "hash", "left_semi")
+    )
+    rows = holders.selectExpr("hash", "false as probe", "pos", "size").unionByName(
+        probes.selectExpr("hash", "true as probe", "pos", "size")
+    )
+    pairs = ex.group(
+        rows, ["hash"], ["hash", "probe", "pos"], probe_pairs_partition, CONTAIN_PAIR_SCHEMA
+    )
+    pairs = ex.checkpoint(pairs.dropDuplicates(["a", "b"]), "contain-candidates")
+    involved = pairs.selectExpr("a as pos").unionByName(pairs.selectExpr("b as pos")).distinct()
+    values = accepted.selectExpr(
+        "pos",
+        "coalesce(own_set, shingle_set) as own",
+        "coalesce(body_set, shingle_set) as body",
+        "n_set",
+    ).join(involved, "pos", "left_semi")
+    sides = [
+        values.selectExpr(*[f"{c} as {c}_{x}" for c in ("own", "body", "n_set")], f"pos as {x}")
+        for x in ("a", "b")
+    ]
+    joined = pairs.join(sides[0], "a").join(sides[1], "b")
+    verified = ex.map(joined, verify_partition, CONTAINED_SCHEMA, threshold, low, bodies)
+    verified = ex.checkpoint(verified, "contain-verified")
+    return ex.group(verified, ["a"], ["a", "b"], best_partition, CONTAINED_SCHEMA)

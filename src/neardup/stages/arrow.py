@@ -41,6 +41,14 @@ FINGERPRINT_SCHEMA = pa.schema(
         ("raw", pa.binary()),  # the JSONL line as read
         ("error", pa.binary()),  # pickled InputError (KIND_ERROR)
         ("invalid", pa.int64()),  # records repaired (invalid UTF-8) in the split (KIND_SPLIT)
+        # containment (null when it is off): the winnowed fingerprints of the document's own
+        # shingle sequence (packed uint64), that sequence's length, and the shingle sets of
+        # its own text and of its body where they differ from the whole text's (packed uint32;
+        # null: the set is ``shingle_set``)
+        ("contain", pa.binary()),
+        ("own_size", pa.int64()),
+        ("own_set", pa.binary()),
+        ("body_set", pa.binary()),
     ]
 )
 PASSTHROUGH = (
@@ -53,6 +61,10 @@ PASSTHROUGH = (
     "n_set",
     "mode",
     "raw",
+    "contain",
+    "own_size",
+    "own_set",
+    "body_set",
 )
 DOCUMENT_SCHEMA = pa.schema(
     [f for f in FINGERPRINT_SCHEMA if f.name in PASSTHROUGH]
@@ -92,6 +104,9 @@ DECISION_SCHEMA = pa.schema(
         ("similarity", pa.float64()),  # null when kept
         ("reason", pa.int8()),  # REASON_* code
         ("kept_id", pa.binary()),  # pickled id of the cluster's kept member; null: keep=none
+        # with containment on: C(removed ⊆ reference) and the reverse; null where not measured
+        ("containment", pa.float64()),
+        ("containment_reverse", pa.float64()),
     ]
 )
 OUTPUT_SCHEMA = pa.schema([("which", pa.string()), ("value", pa.string())])
@@ -121,6 +136,20 @@ def packed(values: np.ndarray, offsets: np.ndarray) -> pa.Array:
     offs = (np.asarray(offsets, dtype=np.int64) * 4).astype(np.int32)
     n = offs.size - 1
     return pa.Array.from_buffers(pa.binary(), n, [None, pa.py_buffer(offs), pa.py_buffer(data)])
+
+
+def packed64(values: np.ndarray, offsets: np.ndarray) -> pa.Array:
+    """:func:`packed` for ``uint64`` values (item ``i`` is ``values[offsets[i]:offsets[i+1]]``)."""
+    data = np.ascontiguousarray(values, dtype=np.uint64).view(np.uint32)
+    return packed(data, np.asarray(offsets, dtype=np.int64) * 2)
+
+
+def unpack64(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, offsets)`` of a binary column of packed uint64 (the inverse of
+    :func:`packed64`)."""
+    data, offsets = unpack(column)
+    data = np.array(data[: int(offsets[-1])], dtype=np.uint32)  # a copy: aligned, even length
+    return data.view(np.uint64), offsets // 2
 
 
 def unpack(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:

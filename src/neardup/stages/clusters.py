@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 import orjson
 import pyarrow as pa
 
+from neardup.cluster import components
 from neardup.config import KeepPolicy
+from neardup.sharedtext.containment import overlaps
 from neardup.stages.arrow import (
     CLUSTER_SCHEMA,
     COUNTS_ROW,
@@ -24,10 +27,19 @@ from neardup.stages.arrow import (
     unpack,
     whole,
 )
-from neardup.stages.decide import cluster_counts, cluster_lines, decide
+from neardup.stages.containment import PackedSets
+from neardup.stages.decide import (
+    REASON_CONTAINED,
+    Decisions,
+    cluster_counts,
+    cluster_lines,
+    contained_reasons,
+    decide,
+    star_edges_without_chains,
+)
 from neardup.verify import estimate_pairs, jaccard_pairs
 
-MEMBER, EXACT_EDGE, NEAR_EDGE = 0, 1, 2
+MEMBER, EXACT_EDGE, NEAR_EDGE, CONTAINED_EDGE = 0, 1, 2, 3
 
 
 def decide_partition(
@@ -36,14 +48,25 @@ def decide_partition(
     clustering: str,
     measure: str,
     num_perm: int,
+    containment: tuple[float, float, bool] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Stage: the decisions of whole components.
 
     Input, sorted by ``(root, kind, pos)``: member rows (``kind`` 0: ``root``, ``pos``,
     ``length``, ``keep``, ``id``, ``exact_hi``, ``exact_lo`` and ``data``, the packed shingle
-    set or signature) and, for ``star``, edge rows (``kind`` 1: exact copy → representative as
-    ``(pos=copy, b=rep)``; ``kind`` 2: verified near edge ``(pos=a, b)``). Output: one
-    :data:`DECISION_SCHEMA` row per document still in a cluster."""
+    set or signature) and, for ``star`` or with containment, edge rows (``kind`` 1: exact copy →
+    representative as ``(pos=copy, b=rep)``; ``kind`` 2: verified near edge ``(pos=a, b)``;
+    ``kind`` 3: ``pos`` contained in ``b``). Output: one :data:`DECISION_SCHEMA` row per
+    document still in a cluster.
+
+    ``containment``: ``(threshold, containment, bodies)`` when containment is on: member rows
+    then also carry ``own`` and ``body``, their packed own and body shingle sets (``bodies``:
+    some document of the corpus has a body apart from its text, so bodies count), and the
+    component is decided as the local schedule decides the corpus
+    (:func:`neardup.resolve.resolve`): contained documents demoted,
+    :func:`~neardup.stages.decide.contained_reasons`, and clusters that chain through
+    containment rebuilt by :func:`~neardup.stages.decide.star_edges_without_chains` and decided
+    again."""
     table = whole(batches)
     if table is None:
         return
@@ -64,14 +87,17 @@ def decide_partition(
 
     exact_edges = np.zeros((0, 2), np.int64)
     near_edges = np.zeros((0, 2), np.int64)
-    if clustering == "star" and not is_member.all():
+    c_edges = np.zeros((0, 2), np.int64)
+    if not is_member.all():
         et = table.filter(pa.array(~is_member))
         ek = column(et, "kind")
         a = local(column(et, "pos").astype(np.int64))
         b = local(column(et, "b").astype(np.int64))
-        copy = ek == EXACT_EDGE
+        copy, near = ek == EXACT_EDGE, ek == NEAR_EDGE
         exact_edges = np.stack([b[copy], a[copy]], axis=1)
-        near_edges = np.sort(np.stack([a[~copy], b[~copy]], axis=1), axis=1)
+        near_edges = np.sort(np.stack([a[near], b[near]], axis=1), axis=1)
+        inside = ek == CONTAINED_EDGE
+        c_edges = np.stack([a[inside], b[inside]], axis=1)
     values, offsets = unpack(mt.column("data"))
 
     def similarity(pairs: np.ndarray) -> np.ndarray:
@@ -80,19 +106,46 @@ def decide_partition(
         return estimate_pairs(values.reshape(m, num_perm), pairs)
 
     id_bytes = mt.column("id").to_pylist()
-    d = decide(
-        labels,
-        roots,
-        policy=policy,
-        clustering=clustering,
-        lengths=column(mt, "length").astype(np.int64),
-        keep_values=[pickle.loads(v) for v in mt.column("keep").to_pylist()],
-        ids=[pickle.loads(v) for v in id_bytes],
-        exact=np.stack([column(mt, "exact_hi"), column(mt, "exact_lo")], axis=1),
-        exact_edges=exact_edges,
-        near_edges=near_edges,
-        similarity=similarity,
-    )
+    demote = None
+    if containment is not None:
+        demote = np.zeros(m, dtype=bool)
+        demote[c_edges[:, 0]] = True
+
+    def decided(labels: np.ndarray, roots: np.ndarray) -> Decisions:
+        return decide(
+            labels,
+            roots,
+            policy=policy,
+            clustering=clustering,
+            lengths=column(mt, "length").astype(np.int64),
+            keep_values=[pickle.loads(v) for v in mt.column("keep").to_pylist()],
+            ids=[pickle.loads(v) for v in id_bytes],
+            exact=np.stack([column(mt, "exact_hi"), column(mt, "exact_lo")], axis=1),
+            exact_edges=exact_edges,
+            near_edges=near_edges,
+            similarity=similarity,
+            demote=demote,
+        )
+
+    d = decided(labels, roots)
+    reason = d.reason
+    c_in = c_rev = np.full(m, np.nan)
+    if containment is not None:
+        threshold, c_threshold, bodies = containment
+        own = PackedSets(*unpack(mt.column("own")))
+        body = PackedSets(*unpack(mt.column("body"))) if bodies else None
+
+        def overlap(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            c, rev, _ = overlaps(own, body, pairs)
+            return c, rev
+
+        reason, c_in, c_rev = contained_reasons(d, threshold, c_threshold, overlap)
+        d = replace(d, reason=reason)
+        edges = np.concatenate([exact_edges, near_edges, c_edges]).astype(np.int64)
+        star = star_edges_without_chains(d, edges, c_edges[:, 0], c_in, threshold, c_threshold)
+        if star is not None:
+            d = decided(*components(m, star))
+            reason, c_in, c_rev = contained_reasons(d, threshold, c_threshold, overlap)
     inside = np.flatnonzero(d.labels >= 0)
     lab = d.labels[inside]
     keeper = d.keepers[lab]
@@ -102,10 +155,12 @@ def decide_partition(
             "root": pa.array(pos[d.roots[lab]]),
             "removed": pa.array(d.removed[inside]),
             "similarity": pa.array(d.similarity[inside], mask=~d.removed[inside]),
-            "reason": pa.array(d.reason[inside].astype(np.int8)),
+            "reason": pa.array(reason[inside].astype(np.int8)),
             "kept_id": pa.array(
                 [id_bytes[k] if k >= 0 else None for k in keeper.tolist()], pa.binary()
             ),
+            "containment": pa.array(c_in[inside], mask=np.isnan(c_in[inside])),
+            "containment_reverse": pa.array(c_rev[inside], mask=np.isnan(c_rev[inside])),
         },
         schema=DECISION_SCHEMA,
     )
@@ -155,6 +210,7 @@ def cluster_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBa
     lines = cluster_lines(cid, ids, removed, similarity, reason, kept)
     firsts = cid[np.concatenate([[0], np.flatnonzero(np.diff(cid)) + 1])]
     counts = cluster_counts(cid, removed, reason)
+    counts["removed_contained"] = int((removed & (reason == REASON_CONTAINED)).sum())
     yield pa.RecordBatch.from_pydict(
         {
             "cluster_id": pa.array([*firsts.tolist(), COUNTS_ROW], pa.int64()),

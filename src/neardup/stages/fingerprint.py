@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from neardup.io.sources import RawBatch, without_bom
-from neardup.pipeline import StageParams, fingerprint_batch
+from neardup.pipeline import ContainmentBatch, StageParams, fingerprint_batch
 from neardup.stages.arrow import (
     DOC_COUNTS_SCHEMA,
     DOCUMENT_SCHEMA,
@@ -31,6 +31,7 @@ from neardup.stages.arrow import (
     REJECT_SCHEMA,
     column,
     packed,
+    packed64,
     pickled,
     whole,
 )
@@ -85,8 +86,33 @@ def _fingerprint_rows(
         "mode": pa.array(bf.modes.astype(np.int8)),
         "raw": pa.array([raw_of.get(line) for line in bf.lines], type=pa.binary()),
     }
+    if bf.contain is not None:
+        docs.update(_containment_columns(bf.contain, n))
     errors = [(row_of[e.line], e) for e in bf.errors]
     return docs, errors, bf.invalid_utf8
+
+
+def _containment_columns(cb: ContainmentBatch, n: int) -> dict[str, pa.Array]:
+    """The containment columns of a batch's ``n`` documents: winnowed fingerprints (packed
+    uint64, in text order), own shingle-sequence length and the own and body shingle sets of
+    the documents where they differ from the whole text's."""
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cb.doc, minlength=n)[:n], out=offsets[1:])
+    order = np.argsort(cb.doc, kind="stable")  # already by document; kept in text order
+
+    def sets(of: dict[int, np.ndarray]) -> pa.Array:
+        items = [
+            np.ascontiguousarray(of[i], dtype=np.uint32).tobytes() if i in of else None
+            for i in range(n)
+        ]
+        return pa.array(items, type=pa.binary())
+
+    return {
+        "contain": packed64(cb.hashes[order], offsets),
+        "own_size": pa.array(np.asarray(cb.sizes, dtype=np.int64)),
+        "own_set": sets(cb.own),
+        "body_set": sets(cb.body),
+    }
 
 
 def _emit(

@@ -14,14 +14,19 @@ from neardup.stages.decide import REASON_NAMES
 
 
 def jsonl_output_partition(
-    batches: Iterator[pa.RecordBatch], names: list[str], fmts: list[str], check_utf8: bool
+    batches: Iterator[pa.RecordBatch],
+    names: list[str],
+    fmts: list[str],
+    check_utf8: bool,
+    containment: bool = False,
 ) -> Iterator[pa.RecordBatch]:
     """Stage: the output line of every document (sorted by ``pos``): kept JSONL lines as read
     (re-encoded only when they were repaired), Parquet rows as JSON objects, ``.txt``
     documents as ``{"id", "text"}``,
     removed records with ``kept_id``, ``cluster_id``, ``similarity`` and ``reason`` added —
-    the local writer's bytes."""
-    from neardup.io.artifacts import removed_record
+    the local writer's bytes; with ``containment`` on, removed records also get
+    ``containment`` and ``containment_reverse``."""
+    from neardup.io.artifacts import _rounded, removed_record
     from neardup.io.sources import decode_json_line
 
     for batch in batches:
@@ -59,6 +64,10 @@ def jsonl_output_partition(
                 source=names[src],
                 line=int(cols["line"][i]) if fmts[src] != "txt" else None,
             )
+            if containment:
+                for key in ("containment", "containment_reverse"):
+                    value = cols[key][i]
+                    rec[key] = _rounded(float("nan") if value is None else value)
             which.append("removed")
             values.append(orjson.dumps(rec).decode())
         yield pa.RecordBatch.from_pydict(
