@@ -1,8 +1,10 @@
 """Containment (``--containment C``) under the Spark executor: the local run's bytes and counts.
 
 The corpus is the planted-duplicate corpus with truncated copies (the first 30–70% of a
-document), e-mail replies that quote a whole document and add a few lines of their own, and
-documents written as e-mails (a header block and a signature, which are not the body). The
+document), e-mail replies that quote a whole document and add a few lines of their own,
+documents written as e-mails (a header block and a signature, which are not the body) and
+replies by another author that paste such a message unquoted (a reply quotes, it does not
+contain). The
 Spark schedule finds candidates by the same prefix filtering (document frequencies counted per
 fingerprint, probes chosen per document, pairs per fingerprint) and verifies them on the same
 own sets; the first test checks those stages against the local kernel on random inputs without
@@ -48,6 +50,9 @@ def _records(seed: int) -> list[dict[str, Any]]:
             signature = f"-- \nPat Example {i % 7}, Example Society\nhttp://example.org/{i % 7}"
             head = f"From: pat{i % 7}@example.org\nSubject: note {i}\n\n"
             rec = dict(rec, text=f"{head}{rec['text']}\n{signature}")
+            if i % 8 == 0:  # a reply by another author that pastes the message unquoted
+                reply = f"From: sam{i}@example.net\nSubject: Re: note {i}\n\n{' '.join(words)}"
+                out.append({"id": rec["id"] + "-re", "text": reply + "\n\nAgreed.", "date": "2025"})
         out.append(rec)
         if len(words) < 60:
             continue

@@ -419,15 +419,20 @@ def _decide(
     """The decisions of every component (:func:`decide_partition`), from its members and, for
     ``star`` or with containment on, its edges, brought together by the component shuffle.
     With containment on, ``contained`` holds the contained edges ``(a, b)`` and members carry
-    their own and body shingle sets."""
+    their own and body shingle sets, authors and whether they reply."""
     data = "shingle_set" if measure == "jaccard" else "sig"
     sets: list[str] = []
     if contained is not None:
-        sets = ["coalesce(own_set, shingle_set) as own", "coalesce(body_set, shingle_set) as body"]
+        sets = [
+            "coalesce(own_set, shingle_set) as own",
+            "coalesce(body_set, shingle_set) as body",
+            "author",
+            "reply",
+        ]
     member_cols = accepted.selectExpr(
         "pos", "length", "keep", "id", "exact_hi", "exact_lo", f"{data} as data", *sets
     )
-    set_names = ["own", "body"] if contained is not None else []
+    set_names = ["own", "body", "author", "reply"] if contained is not None else []
     members = labels.join(member_cols, "pos").selectExpr(
         "root",
         f"cast({MEMBER} as tinyint) as kind",
@@ -462,7 +467,16 @@ def _decide(
             "cast(null as bigint) as exact_hi",
             "cast(null as bigint) as exact_lo",
             "cast(null as binary) as data",
-            *[f"cast(null as binary) as {name}" for name in set_names],
+            *(
+                [
+                    "cast(null as binary) as own",
+                    "cast(null as binary) as body",
+                    "cast(null as bigint) as author",
+                    "cast(null as boolean) as reply",
+                ]
+                if contained is not None
+                else []
+            ),
         )
         members = members.unionByName(edges)
     return ex.group(

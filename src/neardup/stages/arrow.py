@@ -49,6 +49,10 @@ FINGERPRINT_SCHEMA = pa.schema(
         ("own_size", pa.int64()),
         ("own_set", pa.binary()),
         ("body_set", pa.binary()),
+        # the message's author (hash of its From: address, 0: not a message) and whether it
+        # answers or quotes another message (containment on: a reply quotes, never contains)
+        ("author", pa.int64()),
+        ("reply", pa.bool_()),
     ]
 )
 PASSTHROUGH = (
@@ -65,6 +69,8 @@ PASSTHROUGH = (
     "own_size",
     "own_set",
     "body_set",
+    "author",
+    "reply",
 )
 DOCUMENT_SCHEMA = pa.schema(
     [f for f in FINGERPRINT_SCHEMA if f.name in PASSTHROUGH]

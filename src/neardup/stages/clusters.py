@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from neardup.cluster import components
 from neardup.config import KeepPolicy
-from neardup.sharedtext.containment import overlaps
+from neardup.sharedtext.containment import overlaps, quoted_by_another
 from neardup.stages.arrow import (
     CLUSTER_SCHEMA,
     COUNTS_ROW,
@@ -61,7 +61,8 @@ def decide_partition(
 
     ``containment``: ``(threshold, containment, bodies)`` when containment is on: member rows
     then also carry ``own`` and ``body``, their packed own and body shingle sets (``bodies``:
-    some document of the corpus has a body apart from its text, so bodies count), and the
+    some document of the corpus has a body apart from its text, so bodies count), and
+    ``author`` and ``reply`` (a reply by another author quotes, it does not contain); the
     component is decided as the local schedule decides the corpus
     (:func:`neardup.resolve.resolve`): contained documents demoted,
     :func:`~neardup.stages.decide.contained_reasons`, and clusters that chain through
@@ -135,8 +136,13 @@ def decide_partition(
         own = PackedSets(*unpack(mt.column("own")))
         body = PackedSets(*unpack(mt.column("body"))) if bodies else None
 
+        authors = column(mt, "author").astype(np.int64).view(np.uint64)
+        replies = column(mt, "reply").astype(bool)
+
         def overlap(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             c, rev, _ = overlaps(own, body, pairs)
+            if authors.size:  # a reply by another author quotes, it does not contain
+                c[quoted_by_another(pairs, authors, replies)] = 0.0
             return c, rev
 
         reason, c_in, c_rev = contained_reasons(d, threshold, c_threshold, overlap)

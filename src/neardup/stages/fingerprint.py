@@ -94,8 +94,8 @@ def _fingerprint_rows(
 
 def _containment_columns(cb: ContainmentBatch, n: int) -> dict[str, pa.Array]:
     """The containment columns of a batch's ``n`` documents: winnowed fingerprints (packed
-    uint64, in text order), own shingle-sequence length and the own and body shingle sets of
-    the documents where they differ from the whole text's."""
+    uint64, in text order), own shingle-sequence length, the own and body shingle sets of the
+    documents where they differ from the whole text's, and message authors and replies."""
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(cb.doc, minlength=n)[:n], out=offsets[1:])
     order = np.argsort(cb.doc, kind="stable")  # already by document; kept in text order
@@ -112,6 +112,8 @@ def _containment_columns(cb: ContainmentBatch, n: int) -> dict[str, pa.Array]:
         "own_size": pa.array(np.asarray(cb.sizes, dtype=np.int64)),
         "own_set": sets(cb.own),
         "body_set": sets(cb.body),
+        "author": pa.array(np.asarray(cb.authors, dtype=np.uint64).view(np.int64)),
+        "reply": pa.array(np.asarray(cb.replies, dtype=bool)),
     }
 
 
