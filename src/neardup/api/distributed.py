@@ -124,14 +124,17 @@ def _shown(path: str) -> str:
     return path[5:] if path.startswith("file:") else path
 
 
-def _commit(ex: Any, staging: str, base: str, fmt: str) -> dict[str, str]:
+def _commit(
+    ex: Any, staging: str, base: str, fmt: str, results: tuple[str, ...] = RESULTS
+) -> dict[str, str]:
     """Give part files stable names (``part-00000.jsonl``) and move the result folders into
-    ``base``, replacing those of an earlier run."""
+    ``base``, replacing those of an earlier run (``kept`` and ``removed`` in the output
+    format, the others JSONL)."""
     ext = "jsonl.gz" if fmt == "jsonl.gz" else "jsonl"
     outputs = {}
-    for which in RESULTS:
+    for which in results:
         folder = f"{staging}/{which}"
-        suffix = "jsonl" if which == "clusters" else ext
+        suffix = ext if which in ("kept", "removed") else "jsonl"
         k = 0
         for name in ex.list(folder):
             if name.startswith("part-"):

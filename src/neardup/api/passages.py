@@ -72,19 +72,30 @@ def passages(
     config: PassagesConfig | None = None,
     *,
     report: str | Path | None = None,
+    executor: Any = "local",
     **overrides: Any,
 ) -> PassagesResult:
     """Cut passages that stand in several documents from all but the first (see the module
     docstring); ``overrides`` are :class:`~neardup.config.PassagesConfig` fields. ``report``:
-    also write a self-contained HTML report there (needs ``neardup[report]``)."""
+    also write a self-contained HTML report there (needs ``neardup[report]``).
+
+    ``executor``: ``"local"`` (the default), ``"spark"`` or a :class:`neardup.SparkExecutor`
+    (:mod:`neardup.api.spark_passages`): folders of part files ``kept/``, ``removed/`` and
+    ``spans/`` that concatenated are the local run's files."""
     cfg = _config(config, overrides)
     paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
     if not paths:
         raise ConfigError("no inputs given", remedy="pass at least one file or folder")
     sources = open_sources(paths)
-    out = Path(output)
-    check_inputs_outside([*paths, *(s.name for s in sources)], out)
+    if "://" not in str(output):
+        check_inputs_outside([*paths, *(s.name for s in sources)], Path(output))
     fmt = cfg.output_format or default_output_format(sources)
+    if executor != "local":
+        from neardup.api.spark_passages import passages_spark
+
+        stats, outputs = passages_spark(sources, str(output), cfg, fmt, executor, report)
+        return PassagesResult(stats, outputs)
+    out = Path(output)
     with owned_output(out), tempfile.TemporaryDirectory(dir=out, prefix=WORK_PREFIX) as work:
         result = _run(sources, out, Path(work), cfg, fmt)
         if report is not None:

@@ -300,10 +300,13 @@ def run(
     return out
 
 
-def _documents(ex: Any, sources: list[Source], params: StageParams) -> tuple[Any, int, int]:
+def _documents(
+    ex: Any, sources: list[Source], params: Any, rows_of: Any = None
+) -> tuple[Any, int, int]:
     """Fingerprint every input; returns the document table (:data:`DOCUMENT_SCHEMA`: documents
     and bad records with their input position), the number of input splits and the number of
-    records repaired (invalid UTF-8).
+    records repaired (invalid UTF-8). ``rows_of`` and ``params``: how a raw batch's records
+    become documents (default: a dedup's fingerprints under its :class:`StageParams`).
 
     Lines of each JSONL split are first counted by Spark's reader alone (no Python, no
     parsing), so every split knows the lines before it and fingerprints and positions are
@@ -341,6 +344,7 @@ def _documents(ex: Any, sources: list[Source], params: StageParams) -> tuple[Any
                 {split: off for (src, split), off in offsets.items() if src == spec.src},
                 names,
                 fmts,
+                rows_of,
             )
             for spec, raw in raws
         ]

@@ -53,6 +53,8 @@ FINGERPRINT_SCHEMA = pa.schema(
         # answers or quotes another message (containment on: a reply quotes, never contains)
         ("author", pa.int64()),
         ("reply", pa.bool_()),
+        # passages (null in a dedup): the document's text, UTF-8 (lone surrogates kept)
+        ("text", pa.binary()),
     ]
 )
 PASSTHROUGH = (
@@ -71,6 +73,7 @@ PASSTHROUGH = (
     "body_set",
     "author",
     "reply",
+    "text",
 )
 DOCUMENT_SCHEMA = pa.schema(
     [f for f in FINGERPRINT_SCHEMA if f.name in PASSTHROUGH]

@@ -9,7 +9,7 @@ error message the local path gives (:func:`neardup.stages.decide.duplicate_id_er
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,8 +144,18 @@ def _fill(cols: dict[str, pa.Array], n: int) -> dict[str, pa.Array]:
     return {f.name: cols[f.name] for f in FINGERPRINT_SCHEMA}
 
 
+#: how the raw rows of one batch become document columns: ``(raw, rows, spec, params)`` →
+#: ``(columns, [(row, error)], records repaired)`` (:func:`_fingerprint_rows`)
+RowsFunction = Callable[
+    [RawBatch, list[int], ReadSpec, Any], tuple[dict[str, pa.Array], list[tuple[int, Any]], int]
+]
+
+
 def fingerprint_partition(
-    batches: Iterator[pa.RecordBatch], spec: ReadSpec, params: StageParams
+    batches: Iterator[pa.RecordBatch],
+    spec: ReadSpec,
+    params: Any,
+    rows_of: RowsFunction | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Stage: fingerprint the raw rows of one input's partition.
 
@@ -153,7 +163,10 @@ def fingerprint_partition(
     the line belongs to), in file order within each split; parquet — the text/id/keeper columns
     and ``row`` (row index in the file); txt — ``path`` (relative) and ``content``. Output:
     :data:`FINGERPRINT_SCHEMA` rows; for JSONL one ``KIND_SPLIT`` row per split with its number
-    of lines, so that line numbers can be assigned once every split is counted."""
+    of lines, so that line numbers can be assigned once every split is counted. ``rows_of``
+    turns the records of a raw batch into document columns (default: :func:`_fingerprint_rows`,
+    a dedup's fingerprints, with ``params`` its :class:`StageParams`)."""
+    make = rows_of or _fingerprint_rows
     lines_in: dict[int, int] = {}
     invalid: dict[int, int] = {}
     for batch in batches:
@@ -173,18 +186,14 @@ def fingerprint_partition(
                 lines_in[split] = first + int(hi - lo)
                 items = [(r + 1, v) for r, v in zip(rows, values[lo:hi], strict=True) if v.strip()]
                 raw = RawBatch(GENERATED, "jsonl", items)
-                docs, errors, bad = _fingerprint_rows(
-                    raw, [line - 1 for line, _ in items], spec, params
-                )
+                docs, errors, bad = make(raw, [line - 1 for line, _ in items], spec, params)
                 invalid[split] = invalid.get(split, 0) + bad
                 yield from _emit(docs, split, errors, spec.src)
         elif spec.fmt == "parquet":
             rows = batch.column("row").to_pylist()
             records = batch.drop_columns(["row"]).to_pylist()
             items = [(r + 1, rec) for r, rec in zip(rows, records, strict=True)]
-            docs, errors, _ = _fingerprint_rows(
-                RawBatch(spec.name, "row", items), rows, spec, params
-            )
+            docs, errors, _ = make(RawBatch(spec.name, "row", items), rows, spec, params)
             yield from _emit(docs, 0, errors, spec.src)
         else:
             ranks = spec.txt_ranks or {}
@@ -192,7 +201,7 @@ def fingerprint_partition(
             contents = [without_bom(c) for c in batch.column("content").to_pylist()]
             items = list(zip(paths, contents, strict=True))
             raw = RawBatch(spec.name, "txt", items)
-            docs, errors, bad = _fingerprint_rows(raw, [ranks[p] for p in paths], spec, params)
+            docs, errors, bad = make(raw, [ranks[p] for p in paths], spec, params)
             invalid[0] = invalid.get(0, 0) + bad
             yield from _emit(docs, 0, errors, spec.src)
     splits = sorted(set(lines_in) | set(invalid))
@@ -278,16 +287,17 @@ def position_partition(
 def document_partition(
     batches: Iterator[pa.RecordBatch],
     spec: ReadSpec,
-    params: StageParams,
+    params: Any,
     offsets: dict[int, int],
     names: list[str],
     fmts: list[str],
+    rows_of: RowsFunction | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Stage: :func:`fingerprint_partition` then :func:`position_partition` in one pass, for
     inputs whose lines before each split (``offsets[split]``) were counted beforehand. Split
     rows (``kind`` = ``KIND_SPLIT``) keep their split in ``line`` and their repaired records in
     ``invalid``."""
-    for batch in fingerprint_partition(batches, spec, params):
+    for batch in fingerprint_partition(batches, spec, params, rows_of):
         kind = column(batch, "kind")
         marks = kind == KIND_SPLIT
         if marks.any():
