@@ -22,8 +22,9 @@ in Python ``str`` offsets into the document's text) and which copy is the first 
 that one must survive, every other one should be removed.
 
 ``--check`` verifies the claim exactly: every run of 50 words (``\\w+``, lower-cased) that
-stands in two documents lies inside planted copies, give or take 4 words at its ends where the
-neighbouring words agree by chance ("the company said." before a footer).
+stands in two documents lies inside planted copies (adjacent copies, such as a block followed by
+a footer, joined), give or take up to 19 words at its ends: base documents may share runs of up
+to 19 words ("it has no intention of seeking control of the company." before the same footer).
 
 Sizes of 1k to 1M documents: once the ~30k base documents are used up, they are reused
 cyclically, and every reuse replaces one word in every 8-20 (at least one per line), so reuses
@@ -56,7 +57,7 @@ from pathlib import Path
 import numpy as np
 
 GENERATOR_VERSION = 1
-POOL_VERSION = 2
+POOL_VERSION = 4
 DEFAULT_DATA_DIR = Path("/work/shared/data")
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[1] / "data" / "cache"
 SOURCES = (
@@ -68,6 +69,9 @@ SOURCES = (
 MIN_BASE_WORDS, MAX_BASE_WORDS = 40, 1500
 #: No two base documents share a run of this many words (nor an identical non-empty line).
 UNIQUE_RUN = 20
+#: Shorter lines are joined to the line before or dropped: a reuse's edits could make two short
+#: lines identical by chance (which a line-level dedup would then rightly remove).
+MIN_LINE_WORDS = 4
 #: Planted passages are at least this long, clear of a 50-word threshold's edge.
 MIN_PASSAGE_WORDS = 60
 QUOTE_MAX_WORDS = 250
@@ -174,6 +178,10 @@ def rng_for(seed: int, *parts: object) -> random.Random:
     return random.Random(":".join([str(seed), *map(str, parts)]))
 
 
+def nonspace(text: str) -> int:
+    return len("".join(text.split()))
+
+
 def n_words(text: str) -> int:
     return len(WORD_RE.findall(text))
 
@@ -194,36 +202,61 @@ def split_sentences(text: str) -> list[str]:
 
 
 def replace_words(text: str, rng: random.Random, vocab: list[str], gap: tuple[int, int]) -> str:
-    """Replace one word in every ``gap`` (uniform) words, and at least one in every line.
+    """Replace one word in every ``gap`` (uniform) words, and one among the first and the last
+    three words of every line.
 
-    Replacement words come from ``vocab`` (never the word itself) and take over the
-    capitalisation of the first letter. Whitespace and punctuation are unchanged.
+    Words are ``\\w+`` runs (numbers too), so no run of ``gap[1]`` words survives unchanged. A
+    word gets a vocabulary word (never itself) with the capitalisation of its first letter; a
+    number gets other digits; a word inside a contraction ("can't") is passed over for the next.
+    Whitespace and punctuation are unchanged.
     """
     out_lines = []
     for line in text.split("\n"):
-        words = list(_PLAIN_WORD.finditer(line)) or list(re.finditer(r"[A-Za-z]+", line))
+        words = list(WORD_RE.finditer(line))
         if not words:
             out_lines.append(line)
             continue
-        pos = rng.randrange(min(len(words), gap[1]))
-        chosen = []
+        pos = rng.randrange(min(len(words), 3))  # near both ends of the line, so shared
+        chosen = []  # text next to it (a footer, a block) cannot extend a copy by many words
         while pos < len(words):
             chosen.append(pos)
             pos += rng.randint(*gap)
+        if chosen[-1] < len(words) - 3:
+            chosen.append(len(words) - 1 - rng.randrange(3))
         pieces, last = [], 0
         for k in chosen:
+            while k < len(words) - 1 and _in_contraction(line, words[k]):
+                k += 1
             m = words[k]
-            new = m.group()
-            while new.lower() == m.group().lower():
-                new = rng.choice(vocab)
-            if m.group()[0].isupper():
-                new = new[0].upper() + new[1:]
+            if m.start() < last:
+                continue
             pieces.append(line[last : m.start()])
-            pieces.append(new)
+            pieces.append(_replacement(m.group(), rng, vocab))
             last = m.end()
         pieces.append(line[last:])
         out_lines.append("".join(pieces))
     return "\n".join(out_lines)
+
+
+def _in_contraction(line: str, m: re.Match) -> bool:
+    return line[m.start() - 1 : m.start()] in ("'", "’") or line[m.end() : m.end() + 1] in (
+        "'",
+        "’",
+    )
+
+
+def _replacement(word: str, rng: random.Random, vocab: list[str]) -> str:
+    if word.isdigit():
+        new = word
+        while new == word:
+            new = "".join(rng.choice("0123456789") for _ in word)
+        return new
+    if not word.isalpha() or not word.isascii():
+        return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in word)
+    new = word
+    while new.lower() == word.lower():
+        new = rng.choice(vocab)
+    return new[0].upper() + new[1:] if word[0].isupper() else new
 
 
 def wrap_prefixed(paragraph: str, width: int = 72) -> str:
@@ -276,6 +309,17 @@ def _normalise_paragraphs(text: str) -> str:
     return "\n\n".join(p for p in paras if p.strip())
 
 
+def _join_short_lines(text: str) -> str:
+    """Join a wrapped line of fewer than MIN_LINE_WORDS words onto the line before it."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        if out and out[-1].strip() and line.strip() and len(line.split()) < MIN_LINE_WORDS:
+            out[-1] = out[-1].rstrip() + " " + line.strip()
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 def _read_source(path: Path, name: str) -> Iterator[str]:
     with gzip.open(path, "rt", encoding="utf-8") as f:
         for line in f:
@@ -317,19 +361,20 @@ def build_pool(data_dir: Path) -> Pool:
     seen_lines: set[str] = set()
     docs: list[tuple[str, str]] = []
     for name, text in raw:
-        lines = []
-        for line in text.split("\n"):
+        lines: list[str] = []
+        for line in _join_short_lines(text).split("\n"):
             key = " ".join(line.split()).lower()
-            if key and not re.search(r"[a-z]{2}", key):
-                continue  # no word to vary when the document is reused
+            if key and (len(key.split()) < MIN_LINE_WORDS or not re.search(r"[a-z]{2}", key)):
+                continue  # too short to stay unique once the document is reused with edits
             if key:
                 if key in seen_lines:
                     continue
                 seen_lines.add(key)
             lines.append(line)
         text = _normalise_paragraphs("\n".join(lines))
-        if MIN_BASE_WORDS <= n_words(text) <= MAX_BASE_WORDS:
-            docs.append((name, text))
+        letters = sum(c.isalpha() for c in text)
+        if MIN_BASE_WORDS <= n_words(text) <= MAX_BASE_WORDS and letters >= 0.75 * nonspace(text):
+            docs.append((name, text))  # prose: not a table of figures or uuencoded data
     # Drop every document that shares a run of UNIQUE_RUN words with an earlier one.
     vocab_ids: dict[str, int] = {}
     hashes, owners = [], []
@@ -617,8 +662,8 @@ def numbers_text(rng: random.Random) -> str:
         f"Nine mths net profit {n(1, 900)} mln vs profit {n(1, 900)} mln. "
         f"Nine mths revs {n(10, 9000)} mln vs {n(10, 9000)} mln. "
         f"Avg shrs {n(1, 500)} mln vs {n(1, 500)} mln. "
-        f"Note: results include a one-time gain of {n(1, 90)} mln dlrs, "
-        f"or {n(0, 2)} dlrs a share, in the quarter."
+        f"Note: the quarter includes a one-time gain of {n(1, 90)} mln dlrs, "
+        f"or {n(0, 2)} dlrs a share."
     )
 
 
@@ -710,7 +755,7 @@ def build_document(pool: Pool, plan: Plan, i: int) -> tuple[str, list[dict]]:
 # ---------------------------------------------------------------------------------------------
 
 
-def check_corpus(corpus: Path, truth: Path, k: int = 50, slack: int = 4) -> dict:
+def check_corpus(corpus: Path, truth: Path, k: int = 50, slack: int = UNIQUE_RUN - 1) -> dict:
     """Exact check of the claim that the only shared runs of ``k`` words are planted ones."""
     spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
     with truth.open(encoding="utf-8") as f:
@@ -731,6 +776,14 @@ def check_corpus(corpus: Path, truth: Path, k: int = 50, slack: int = 4) -> dict
             hashes.append(h)
             starts.append(np.asarray([m.start() for m in ms[: len(h)]], dtype=np.int64))
             ends.append(np.asarray([m.end() for m in ms[k - 1 :]], dtype=np.int64))
+    for d, did in enumerate(ids):  # copies next to each other (a block, then a footer) join
+        merged: list[tuple[int, int]] = []
+        for a, b in sorted(spans.get(did, ())):
+            if merged and n_words(texts[d][merged[-1][1] : a]) <= slack:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        spans[did] = merged
     doc_of = np.concatenate([np.full(len(h), d, dtype=np.int64) for d, h in enumerate(hashes)])
     all_h = np.concatenate(hashes)
     order = np.argsort(all_h, kind="stable")
@@ -749,8 +802,8 @@ def check_corpus(corpus: Path, truth: Path, k: int = 50, slack: int = 4) -> dict
         r = int(idx - offsets[d])
         s, e = int(starts[d][r]), int(ends[d][r])
         text = texts[d]
-        # A run may reach a few words past a copy where the neighbouring words happen to agree
-        # ("said." before a footer, "wrote:" before a quote).
+        # A run may reach past a copy where the neighbouring words agree ("said." before a
+        # footer, "wrote:" before a quote); base documents share no run of UNIQUE_RUN words.
         if not any(
             n_words(text[s:a]) <= slack and n_words(text[b:e]) <= slack
             for a, b in spans.get(ids[d], ())

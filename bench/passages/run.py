@@ -302,6 +302,17 @@ def make_tool(name: str, corpus: Path, work: Path, n_docs: int, min_words: int) 
 # ---------------------------------------------------------------------------------------------
 
 
+def code_fingerprint() -> str:
+    """The neardup commit and a digest of its source tree as it is now (it may be uncommitted)."""
+    h = hashlib.sha256()
+    for f in sorted((ROOT / "src").rglob("*.py")):
+        h.update(str(f.relative_to(ROOT)).encode() + b"\0" + f.read_bytes())
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    return f"{head}+src:{h.hexdigest()[:12]}"
+
+
 def digest(files: list[Path]) -> str:
     h = hashlib.sha256()
     for f in files:
@@ -371,24 +382,41 @@ def fmt(x: object, spec: str = ".3f") -> str:
 
 def table(results: dict) -> str:
     head = (
-        "| tool | wall s | peak RSS MB | recall | precision (chars) | precision (cuts) | "
+        "| tool | wall s | peak RSS MB | recall | recall (chars) | precision (chars) | "
+        "precision (cuts) | "
         "one copy survives | mid-word cuts | hard neg. removed | native text removed | "
         "docs removed whole | deterministic |"
     )
-    lines = [head, "|" + "---|" * 12]
+    lines = [head, "|---|" + "---:|" * 12]
     for name, r in results["tools"].items():
         if "skipped" in r:
-            lines.append(f"| {name} | pending: {r['skipped']} |" + " |" * 10)
+            lines.append(f"| {name} | pending: {r['skipped']} |" + " |" * 11)
             continue
         s = r["score"]
         lines.append(
             f"| {name} | {fmt(r['wall_s_median'], '.2f')} | {fmt(r['max_rss_mb_median'], '.0f')} "
-            f"| {fmt(s['recall'])} | {fmt(s['precision_chars'])} | {fmt(s['precision_cuts'])} "
+            f"| {fmt(s['recall'])} | {fmt(s.get('recall_chars'))} | {fmt(s['precision_chars'])} "
+            f"| {fmt(s['precision_cuts'])} "
             f"| {fmt(s['one_copy_survives'])} | {s['midword_cuts']} "
             f"| {fmt(s['hard_negative_removed'], '.4f')} | {fmt(s['native_text_removed'], '.4f')} "
             f"| {s['docs_removed_whole']} | {fmt(r['deterministic_bytes'])} |"
         )
     return "\n".join(lines)
+
+
+def rescore(out: Path, corpus: Path, truth_path: Path, work: Path, args: argparse.Namespace) -> int:
+    results = json.loads(out.read_text(encoding="utf-8"))
+    truth = score.load_truth(truth_path)
+    for name, r in results["tools"].items():
+        run_dir = work / name / "run0"
+        if "skipped" in r or not run_dir.exists():
+            continue
+        tool = make_tool(name, corpus, work, args.docs, args.min_words)
+        spans = tool.spans(run_dir) if tool.spans else None
+        r["score"] = score.score(corpus, truth, tool.texts(run_dir), spans)
+    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(table(results))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -401,11 +429,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "data" / "passages")
     ap.add_argument("--results", type=Path, help="default: bench/results/passages-<N>.json")
     ap.add_argument("--keep-work", action="store_true", help="keep every run's output")
+    ap.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other tools' entries of an existing results file (same corpus)",
+    )
+    ap.add_argument(
+        "--score-only",
+        action="store_true",
+        help="score the kept first-round outputs again and update the results file (no runs)",
+    )
     args = ap.parse_args(argv)
     names = [t.strip() for t in args.tools.split(",") if t.strip()]
     args.data_dir.mkdir(parents=True, exist_ok=True)
     corpus, truth_path, corpus_meta = ensure_corpus(args.docs, args.seed, args.data_dir)
     work = args.data_dir / f"work-{args.docs}-s{args.seed}"
+    out = args.results or ROOT / "bench" / "results" / f"passages-{args.docs}.json"
+    if args.score_only:
+        return rescore(out, corpus, truth_path, work, args)
     results: dict = {
         "benchmark": "passages",
         "docs": args.docs,
@@ -418,6 +459,11 @@ def main(argv: list[str] | None = None) -> int:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "tools": {},
     }
+    if args.merge and out.exists():
+        old = json.loads(out.read_text(encoding="utf-8"))
+        if old.get("corpus", {}).get("chars") == corpus_meta.get("chars"):
+            results["versions"] = old.get("versions", {})
+            results["tools"] = {k: v for k, v in old["tools"].items() if k not in names}
     tools: dict[str, Tool] = {}
     for name in names:
         if name == "neardup":
@@ -428,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             v = subprocess.run([str(NEARDUP), "--version"], capture_output=True, text=True)
             results["versions"]["neardup"] = v.stdout.strip()
+            results["versions"]["neardup_source"] = code_fingerprint()
         elif name.startswith("dolma"):
             ensure_peer("dolma")
             results["versions"].update(package_versions(peer_python("dolma"), ["dolma"]))
@@ -445,6 +492,8 @@ def main(argv: list[str] | None = None) -> int:
             tool = tools[name]
             run_dir = work / name / f"run{rep}"
             m = measured_run(tool, run_dir)
+            if name in ("neardup", "standin"):
+                m["code"] = code_fingerprint()
             texts = tool.texts(run_dir)
             digests[name].append((digest(tool.outputs(run_dir)), text_digest(texts)))
             results["tools"][name]["runs"].append(m)
@@ -467,8 +516,10 @@ def main(argv: list[str] | None = None) -> int:
         d = digests[name]
         r["deterministic_bytes"] = len({x[0] for x in d}) == 1 if len(d) > 1 else None
         r["deterministic_text"] = len({x[1] for x in d}) == 1 if len(d) > 1 else None
+        if len({x.get("code") for x in r["runs"]}) > 1:  # the source changed between rounds
+            r["deterministic_bytes"] = r["deterministic_text"] = None
+            r["note"] = "neardup's source changed between rounds: determinism not judged"
         r["output_digests"] = [x[0] for x in d]
-    out = args.results or ROOT / "bench" / "results" / f"passages-{args.docs}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(table(results))

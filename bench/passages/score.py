@@ -6,7 +6,7 @@ from the output is removed whole). Characters are counted without whitespace, so
 also takes the line break after a cut does not matter.
 
 * recall: copies that should go (every copy of a passage but the first in input order) with at
-  least 90% of their characters removed;
+  least 90% of their characters removed; recall (chars): the share of their characters removed;
 * precision (chars): removed characters that lie in such copies / all removed characters;
 * precision (cuts): cuts (maximal removed ranges; a document removed whole is one cut) with at
   least 50% of their characters in such copies;
@@ -384,6 +384,7 @@ def score(
     hard_removed = sum(v[1] for v in hard_by_kind.values())
     res = {
         "recall": _ratio(found, should),
+        "recall_chars": _ratio(chars["remove_removed"], chars["remove_total"]),
         "precision_chars": _ratio(remove_removed, denom),
         "precision_cuts": _ratio(cuts["tp"], cuts["total"]),
         "one_copy_survives": _ratio(one_survives, n_pass),
