@@ -45,6 +45,16 @@ _CHOICES: dict[str, tuple[tuple[str, ...], str, str]] = {
 }
 
 
+def workers_or_cores(workers: int | None) -> int:
+    """``workers`` when set, else the number of cores this process may use."""
+    if workers is not None:
+        return workers
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 @dataclass(frozen=True, slots=True)
 class KeepPolicy:
     """Which member of a cluster survives.
@@ -245,13 +255,8 @@ class DedupConfig:
 
     @property
     def effective_workers(self) -> int:
-        """Worker processes to use: the configured number, or every available core."""
-        if self.workers is not None:
-            return self.workers
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # pragma: no cover - not Linux
-            return max(1, os.cpu_count() or 1)
+        """Worker threads to use: the configured number, or every available core."""
+        return workers_or_cores(self.workers)
 
     def with_(self, **changes: Any) -> DedupConfig:
         """A copy with some parameters changed (validated again)."""
@@ -360,12 +365,7 @@ class PassagesConfig:
     @property
     def effective_workers(self) -> int:
         """Worker threads to use: the configured number, or every available core."""
-        if self.workers is not None:
-            return self.workers
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # pragma: no cover - not Linux
-            return max(1, os.cpu_count() or 1)
+        return workers_or_cores(self.workers)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -32,6 +32,7 @@ from neardup.stages.decide import (
     REASON_NAMES,
     REASON_NEAR,
     REASON_NONE,
+    Decisions,
     accept_pairs,
     cluster_counts,
     contained_reasons,
@@ -115,6 +116,8 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
                 threshold=float(cfg.containment),
                 min_shingles=cfg.containment_min_shingles,
                 body=body,
+                authors=fp.authors,
+                replies=fp.replies,
             )
         )
         c_edges = contained.pairs[ok[contained.pairs].all(axis=1)]
@@ -122,21 +125,24 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
         edges = np.concatenate([edges, c_edges]) if c_edges.size else edges
         demote = np.zeros(n, dtype=bool)
         demote[c_edges[:, 0]] = True
-    labels, roots = components(n, edges)
-    d = decide(
-        labels,
-        roots,
-        policy=cfg.keep,
-        clustering=cfg.clustering,
-        lengths=fp.lengths,
-        keep_values=fp.keep_values,
-        ids=fp.ids,
-        exact=fp.exact,
-        exact_edges=ex_edges,
-        near_edges=accepted,
-        similarity=similarity,
-        demote=demote,
-    )
+
+    def decisions(labels: np.ndarray, roots: np.ndarray) -> Decisions:
+        return decide(
+            labels,
+            roots,
+            policy=cfg.keep,
+            clustering=cfg.clustering,
+            lengths=fp.lengths,
+            keep_values=fp.keep_values,
+            ids=fp.ids,
+            exact=fp.exact,
+            exact_edges=ex_edges,
+            near_edges=accepted,
+            similarity=similarity,
+            demote=demote,
+        )
+
+    d = decisions(*components(n, edges))
     reason, c_in, c_rev = d.reason, None, None
     if contained is not None:
 
@@ -151,21 +157,7 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
         d = replace(d, reason=reason)
         star = star_edges_without_chains(d, edges, c_edges[:, 0], c_in, cfg.threshold, c_threshold)
         if star is not None:
-            labels, roots = components(n, star)
-            d = decide(
-                labels,
-                roots,
-                policy=cfg.keep,
-                clustering=cfg.clustering,
-                lengths=fp.lengths,
-                keep_values=fp.keep_values,
-                ids=fp.ids,
-                exact=fp.exact,
-                exact_edges=ex_edges,
-                near_edges=accepted,
-                similarity=similarity,
-                demote=demote,
-            )
+            d = decisions(*components(n, star))
             reason, c_in, c_rev = contained_reasons(d, cfg.threshold, c_threshold, overlap)
     counts = {
         **document_counts(fp.shingles.counts, fp.modes),

@@ -13,6 +13,23 @@ import numba as nb
 import numpy as np
 
 
+@nb.njit(inline="always", cache=True)
+def _intersection(shingles: np.ndarray, x: int, x1: int, y: int, y1: int) -> int:
+    """``|A ∩ B|`` of the sorted unique runs ``shingles[x:x1]`` and ``shingles[y:y1]``."""
+    inter = 0
+    while x < x1 and y < y1:
+        u, v = shingles[x], shingles[y]
+        if u == v:
+            inter += 1
+            x += 1
+            y += 1
+        elif u < v:
+            x += 1
+        else:
+            y += 1
+    return inter
+
+
 @nb.njit(cache=True, nogil=True)
 def jaccard_pairs(shingles: np.ndarray, offsets: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """Exact Jaccard similarity of each pair ``(i, j)`` of documents whose sorted unique shingle
@@ -22,18 +39,7 @@ def jaccard_pairs(shingles: np.ndarray, offsets: np.ndarray, pairs: np.ndarray) 
         i, j = pairs[p, 0], pairs[p, 1]
         a0, a1 = offsets[i], offsets[i + 1]
         b0, b1 = offsets[j], offsets[j + 1]
-        inter = 0
-        x, y = a0, b0
-        while x < a1 and y < b1:
-            u, v = shingles[x], shingles[y]
-            if u == v:
-                inter += 1
-                x += 1
-                y += 1
-            elif u < v:
-                x += 1
-            else:
-                y += 1
+        inter = _intersection(shingles, a0, a1, b0, b1)
         union = (a1 - a0) + (b1 - b0) - inter
         out[p] = inter / union if union > 0 else 0.0
     return out
@@ -152,20 +158,7 @@ def overlap_pairs(shingles: np.ndarray, offsets: np.ndarray, pairs: np.ndarray) 
     out = np.empty(pairs.shape[0], dtype=np.int64)
     for p in range(pairs.shape[0]):
         i, j = pairs[p, 0], pairs[p, 1]
-        x, x1 = offsets[i], offsets[i + 1]
-        y, y1 = offsets[j], offsets[j + 1]
-        inter = 0
-        while x < x1 and y < y1:
-            u, v = shingles[x], shingles[y]
-            if u == v:
-                inter += 1
-                x += 1
-                y += 1
-            elif u < v:
-                x += 1
-            else:
-                y += 1
-        out[p] = inter
+        out[p] = _intersection(shingles, offsets[i], offsets[i + 1], offsets[j], offsets[j + 1])
     return out
 
 

@@ -98,7 +98,6 @@ def test_prefix_filtering_stages_equal_the_local_kernel(monkeypatch):
     :func:`~neardup.sharedtext.containment.candidates` (minus the documents below the
     minimum size), including fingerprints over the postings limit."""
     monkeypatch.setattr(kernel, "MAX_POSTINGS", 6)
-    monkeypatch.setattr(stages, "MAX_POSTINGS", 6)
     rng = np.random.default_rng(7)
     for _ in range(150):
         n = int(rng.integers(1, 40))

@@ -535,9 +535,14 @@ def _contained(ex: Any, accepted: Any, cfg: DedupConfig, bodies: bool) -> Any:
         "coalesce(own_set, shingle_set) as own",
         "coalesce(body_set, shingle_set) as body",
         "n_set",
+        "author",
+        "reply",
     ).join(involved, "pos", "left_semi")
     sides = [
-        values.selectExpr(*[f"{c} as {c}_{x}" for c in ("own", "body", "n_set")], f"pos as {x}")
+        values.selectExpr(
+            *[f"{c} as {c}_{x}" for c in ("own", "body", "n_set", "author", "reply")],
+            f"pos as {x}",
+        )
         for x in ("a", "b")
     ]
     joined = pairs.join(sides[0], "a").join(sides[1], "b")

@@ -78,6 +78,20 @@ def own_set(shingles: np.ndarray) -> np.ndarray:
     return sets
 
 
+def probes(doc: np.ndarray, df: np.ndarray, threshold: float) -> np.ndarray:
+    """Which fingerprints a document probes with: ``doc`` and ``df`` (documents holding the
+    fingerprint) per fingerprint, each document's together and ordered from the rarest (ties by
+    hash). A document of ``f`` fingerprints probes with its first ``f − ⌈c·f⌉ + 1``, ``c`` the
+    threshold less :data:`SLACK`, those held by at most :data:`MAX_POSTINGS` documents."""
+    starts = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1]])
+    f = np.diff(np.r_[starts, doc.size])
+    c = max(0.0, threshold - SLACK)
+    prefix = f - np.ceil(c * f).astype(np.int64) + 1
+    rank_in_doc = np.arange(doc.size) - np.repeat(starts, f)
+    take: np.ndarray = rank_in_doc < np.repeat(prefix, f)
+    return take & (df <= MAX_POSTINGS)
+
+
 def candidates(
     fp_hash: np.ndarray, fp_doc: np.ndarray, sizes: np.ndarray, threshold: float
 ) -> np.ndarray:
@@ -91,13 +105,7 @@ def candidates(
     # each document's fingerprints from the rarest, ties by hash
     order = np.lexsort((inv, df[inv], doc))
     doc, inv = doc[order], inv[order]
-    starts = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1]])
-    f = np.diff(np.r_[starts, doc.size])
-    c = max(0.0, threshold - SLACK)
-    prefix = f - np.ceil(c * f).astype(np.int64) + 1
-    rank_in_doc = np.arange(doc.size) - np.repeat(starts, f)
-    take = rank_in_doc < np.repeat(prefix, f)
-    take &= df[inv] <= MAX_POSTINGS
+    take = probes(doc, df[inv], threshold)
     probe_doc, probe_h = doc[take], inv[take]
     # postings: documents by fingerprint
     p_order = np.argsort(inv, kind="stable")

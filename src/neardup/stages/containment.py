@@ -30,11 +30,11 @@ import numpy as np
 import pyarrow as pa
 
 from neardup.sharedtext.containment import (
-    MAX_POSTINGS,
-    SLACK,
     Contained,
     best_containers,
     overlaps,
+    probes,
+    quoted_by_another,
 )
 from neardup.stages.arrow import column, unpack, unpack64, whole
 from neardup.stages.decide import eligible
@@ -98,13 +98,7 @@ def prefix_partition(
     df = column(table, "df").astype(np.int64)
     order = np.lexsort((h, df, doc))
     h, doc, size, df = h[order], doc[order], size[order], df[order]
-    starts = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1]])
-    f = np.diff(np.r_[starts, doc.size])
-    c = max(0.0, threshold - SLACK)
-    prefix = f - np.ceil(c * f).astype(np.int64) + 1
-    rank_in_doc = np.arange(doc.size) - np.repeat(starts, f)
-    take = rank_in_doc < np.repeat(prefix, f)
-    take &= df <= MAX_POSTINGS
+    take = probes(doc, df, threshold)
     take &= size >= min_shingles
     take &= df >= 2  # a fingerprint of one document pairs it with no other
     yield pa.RecordBatch.from_pydict(
@@ -181,7 +175,9 @@ def verify_partition(
 ) -> Iterator[pa.RecordBatch]:
     """Stage: the verified pairs. Input: ``a``, ``b``, their own sets ``own_a``, ``own_b``
     and body sets ``body_a``, ``body_b`` (packed, sorted unique) and shingle-set sizes
-    ``n_set_a``, ``n_set_b``. Output (:data:`CONTAINED_SCHEMA`): pairs whose containment
+    ``n_set_a``, ``n_set_b``, authors ``author_a``, ``author_b`` and ``reply_a``, ``reply_b``.
+    Output (:data:`CONTAINED_SCHEMA`): pairs that are not a reply by another author quoting
+    (:func:`~neardup.sharedtext.containment.quoted_by_another`), whose containment
     (:func:`~neardup.sharedtext.containment.overlaps`; the bodies count when ``bodies``: some
     document of the corpus has a body apart from its text) is at or above the threshold and
     whose own set holds at least ``min_shingles`` shingles."""
@@ -193,6 +189,11 @@ def verify_partition(
         body = pair_sets(batch, "body") if bodies else None
         c, rev, size_a = overlaps(pair_sets(batch, "own"), body, pairs)
         ok = (c >= threshold) & (size_a >= min_shingles)
+        authors = np.concatenate([column(batch, "author_a"), column(batch, "author_b")]).astype(
+            np.int64
+        )
+        replies = np.concatenate([column(batch, "reply_a"), column(batch, "reply_b")]).astype(bool)
+        ok &= ~quoted_by_another(pairs, authors.view(np.uint64), replies)
         if not ok.any():
             continue
         edge = eligible(column(batch, "n_set_a")) & eligible(column(batch, "n_set_b"))
