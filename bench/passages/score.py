@@ -35,7 +35,7 @@ from pathlib import Path
 REMOVE_KINDS = ("quote", "syndicated", "footer")
 NEUTRAL_KINDS = ("quote_prefixed",)
 HARD_KINDS = ("hn_paraphrase", "hn_template", "hn_numbers")
-_WORDCHAR = re.compile(r"\w")
+_WORDCHAR = re.compile(r"[^\W_]")  # letters and digits: "_" is emphasis, not a letter
 
 
 def nonws(s: str) -> int:
