@@ -102,6 +102,7 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
     sims = similarity(cand)
     accepted = cand[accept_pairs(sims, cfg.threshold)]
     edges = np.concatenate([ex_edges, accepted]) if accepted.size else ex_edges
+    linked = accepted  # the pairs a star may join: near, and with containment on, contained
     contained: Contained | None = None
     demote = None
     if cfg.containment is not None:
@@ -125,6 +126,7 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
         edges = np.concatenate([edges, c_edges]) if c_edges.size else edges
         demote = np.zeros(n, dtype=bool)
         demote[c_edges[:, 0]] = True
+        linked = np.concatenate([accepted, c_edges]) if c_edges.size else accepted
 
     def decisions(labels: np.ndarray, roots: np.ndarray) -> Decisions:
         return decide(
@@ -137,7 +139,7 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
             ids=fp.ids,
             exact=fp.exact,
             exact_edges=ex_edges,
-            near_edges=accepted,
+            near_edges=linked,
             similarity=similarity,
             demote=demote,
         )

@@ -178,3 +178,10 @@ def test_quotes_counted_longest_minhash_components_by_stars(spark, tmp_path):
     )
     assert [r for r in removed if str(r["kept_id"]).endswith("-reply")]
     assert stats["removed_contained"] > 5
+
+
+@pytest.mark.spark
+def test_star_clustering_with_containment(spark, tmp_path):
+    stats, removed = _run_both(spark, tmp_path, 9, containment=0.8, clustering="star")
+    assert stats["removed_contained"] > 5
+    assert all(r["containment"] >= 0.8 for r in removed if r["reason"] == "contained")

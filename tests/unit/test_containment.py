@@ -206,3 +206,11 @@ def test_a_reply_by_another_author_never_contains_the_message_it_quotes(tmp_path
         "repost",
         "contained",
     )
+
+
+def test_star_clustering_removes_contained_documents_too(tmp_path: Path) -> None:
+    cut = _words(ARTICLE, int(len(ARTICLE.split()) * 0.4))
+    records = [{"id": "cut", "text": cut}, {"id": "full", "text": ARTICLE}]
+    out = _run(tmp_path, records, containment=0.9, clustering="star")
+    (removed,) = read_records(out / "removed.jsonl")
+    assert (removed["id"], removed["kept_id"], removed["reason"]) == ("cut", "full", "contained")

@@ -123,7 +123,7 @@ def decide_partition(
             ids=[pickle.loads(v) for v in id_bytes],
             exact=np.stack([column(mt, "exact_hi"), column(mt, "exact_lo")], axis=1),
             exact_edges=exact_edges,
-            near_edges=near_edges,
+            near_edges=np.concatenate([near_edges, c_edges]) if c_edges.size else near_edges,
             similarity=similarity,
             demote=demote,
         )
