@@ -11,7 +11,6 @@ per cut) and ``stats.json``, committed together as in :func:`neardup.dedup`.
 
 from __future__ import annotations
 
-import collections
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -38,7 +37,7 @@ from neardup.io.sources import (
 )
 from neardup.keep import keeper_rank
 from neardup.sharedtext.cuts import apply_cuts, spans_at
-from neardup.sharedtext.engine import IndexedBatch, SharedTextIndex, TokenCut, index_batch
+from neardup.sharedtext.engine import CUT, IndexedBatch, SharedTextIndex, index_batch
 
 SPAN_FIELDS = ("id", "start", "end", "words", "source_id", "source_start", "source_end")
 
@@ -179,12 +178,16 @@ def _run(
     t1 = time.perf_counter()
     lengths = np.asarray(corpus.lengths, dtype=np.int64)
     rank = keeper_rank(cfg.keep, lengths, corpus.keep_values, corpus.ids)
-    cuts = dict(index.cuts(rank))
+    cut_path = work / "cuts.bin"
+    with open(cut_path, "wb") as fh:  # CUT records in document order, read back in the write
+        for rows in index.cut_records(rank):
+            rows.tofile(fh)
     counts = index.token_counts()
     t2 = time.perf_counter()
     outputs = OutputSet(out, fmt, side="spans", documents=cfg.mode == "remove")
     try:
-        tally = _write(sources, corpus, cuts, counts, cfg, outputs)
+        with CutReader(cut_path) as cuts:
+            tally = _write(sources, corpus, cuts, counts, cfg, outputs)
         t3 = time.perf_counter()
         stats = {
             "neardup_version": __version__,
@@ -209,20 +212,57 @@ def _run(
     return PassagesResult(stats, written)
 
 
+class CutReader:
+    """The :data:`~neardup.sharedtext.engine.CUT` records of a file, a document at a time, for
+    documents asked for in increasing order; a bounded chunk is in memory at once."""
+
+    CHUNK = 1 << 18
+
+    def __init__(self, path: Path) -> None:
+        self._fh = open(path, "rb")  # noqa: SIM115 - closed in __exit__
+        self._buf = np.zeros(0, dtype=CUT)
+        self._i = 0
+
+    def __enter__(self) -> CutReader:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self._fh.close()
+
+    def _fill(self) -> bool:
+        if self._i < self._buf.size:
+            return True
+        self._buf = np.fromfile(self._fh, dtype=CUT, count=self.CHUNK)
+        self._i = 0
+        return self._buf.size > 0
+
+    def take(self, doc: int) -> np.ndarray:
+        """The records of ``doc`` (none if it loses nothing)."""
+        parts = []
+        while self._fill() and int(self._buf["doc"][self._i]) <= doc:
+            docs = self._buf["doc"]
+            j = int(np.searchsorted(docs, doc, side="right"))
+            if int(docs[self._i]) == doc:
+                parts.append(self._buf[self._i : j])
+            self._i = j
+        return np.concatenate(parts) if parts else self._buf[:0]
+
+
 def _write(
     sources: list[Source],
     corpus: _Corpus,
-    cuts: dict[int, list[TokenCut]],
+    cuts: CutReader,
     counts: np.ndarray,
     cfg: PassagesConfig,
     outputs: OutputSet,
 ) -> dict[str, Any]:
     """Second pass: kept/removed records in input order, and one spans line per cut."""
     remove = cfg.mode == "remove"
-    n_removed = words_cut = chars_cut = 0
-    by_source: collections.Counter[Any] = collections.Counter()
-    ordinal = 0
     n = len(corpus.ids)
+    n_removed = words_cut = chars_cut = n_cuts = docs_cut = 0
+    source_words = np.zeros(n, dtype=np.int64)
+    first_cut = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)  # ties: cut from first
+    ordinal = 0
     for src in sources:
         for line, raw, record in _iter_records(src):
             if (src.name, line) in corpus.skipped:
@@ -236,8 +276,8 @@ def _write(
                 )
             x = ordinal
             ordinal += 1
-            mine = cuts.get(x)
-            if not mine:
+            rows = cuts.take(x)
+            if not rows.size:
                 if remove:
                     if raw is not None and outputs.kept.format.startswith("jsonl"):
                         outputs.kept.write_line(raw + b"\n")
@@ -247,44 +287,59 @@ def _write(
                 continue
             rec = dict(record) if record is not None else _decode(raw, src, line)
             text = rec[cfg.text_field]
-            spans = spans_at(text, [c.at for c in mine])
-            for c, (a, b) in zip(mine, spans, strict=True):
-                sid = corpus.ids[c.source]
+            words = (rows["end"] - rows["start"]).astype(np.int64)
+            ats = zip(
+                rows["at0"].tolist(),
+                rows["at1"].tolist(),
+                rows["at2"].tolist(),
+                rows["at3"].tolist(),
+                strict=True,
+            )
+            spans = spans_at(text, ats)
+            sources_of = rows["source"].tolist()
+            for (a, b), w, sx, ss, se in zip(
+                spans,
+                words.tolist(),
+                sources_of,
+                rows["src_start"].tolist(),
+                rows["src_end"].tolist(),
+                strict=True,
+            ):
+                values = (corpus.ids[x], a, b, w, corpus.ids[sx], ss, se)
                 outputs.clusters.write_line(
-                    orjson.dumps(
-                        dict(
-                            zip(
-                                SPAN_FIELDS,
-                                (corpus.ids[x], a, b, c.words, sid, c.src_start, c.src_end),
-                                strict=True,
-                            )
-                        )
-                    )
-                    + b"\n"
+                    orjson.dumps(dict(zip(SPAN_FIELDS, values, strict=True))) + b"\n"
                 )
-                words_cut += c.words
                 chars_cut += b - a
-                by_source[sid] += c.words
+            np.add.at(source_words, rows["source"], words)
+            np.minimum.at(first_cut, rows["source"], n_cuts + np.arange(rows.size))
+            n_cuts += rows.size
+            docs_cut += 1
+            words_cut += int(words.sum())
             if not remove:
                 continue
-            left = int(counts[x]) - sum(c.words for c in mine)
+            left = int(counts[x]) - int(words.sum())
             if left < cfg.min_words_left:
                 rec["reason"] = "passages"
                 rec["words_left"] = left
-                rec["source_id"] = corpus.ids[max(mine, key=lambda c: c.words).source]
+                rec["source_id"] = corpus.ids[sources_of[int(np.argmax(words))]]
                 outputs.removed.write(rec)
                 n_removed += 1
             else:
                 rec[cfg.text_field] = apply_cuts(text, spans)
                 outputs.kept.write(rec)
+    top = np.lexsort((first_cut, -source_words))[:20]
     return {
         "kept": n - n_removed,
         "removed": n_removed,
-        "documents_with_cuts": len(cuts),
-        "cuts": sum(len(v) for v in cuts.values()),
+        "documents_with_cuts": docs_cut,
+        "cuts": n_cuts,
         "words_cut": words_cut,
         "characters_cut": chars_cut,
-        "top_sources": [{"id": k, "words": v} for k, v in by_source.most_common(20)],
+        "top_sources": [
+            {"id": corpus.ids[int(i)], "words": int(source_words[i])}
+            for i in top.tolist()
+            if source_words[i] > 0
+        ],
     }
 
 

@@ -42,6 +42,53 @@ SOURCE_TOKENS = 16 << 20
 BLOCK = 1 << 16
 
 
+#: One cut as a record (:class:`TokenCut` field by field; ``at0``..``at3`` are its ``at``).
+CUT = np.dtype(
+    [
+        ("doc", "<i8"),
+        ("start", "<i4"),
+        ("end", "<i4"),
+        ("source", "<i8"),
+        ("src_tok", "<i4"),
+        ("src_start", "<i4"),
+        ("src_end", "<i4"),
+        ("at0", "<i4"),
+        ("at1", "<i4"),
+        ("at2", "<i4"),
+        ("at3", "<i4"),
+    ]
+)
+
+
+def token_cuts(rows: np.ndarray) -> list[TokenCut]:
+    """:class:`TokenCut` objects of :data:`CUT` records."""
+    return [
+        TokenCut(a, b, src, st, ss, se, (x0, x1, x2, x3))
+        for a, b, src, st, ss, se, x0, x1, x2, x3 in zip(
+            rows["start"].tolist(),
+            rows["end"].tolist(),
+            rows["source"].tolist(),
+            rows["src_tok"].tolist(),
+            rows["src_start"].tolist(),
+            rows["src_end"].tolist(),
+            rows["at0"].tolist(),
+            rows["at1"].tolist(),
+            rows["at2"].tolist(),
+            rows["at3"].tolist(),
+            strict=True,
+        )
+    ]
+
+
+def by_document(rows: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """``(doc, its CUT records)`` of records sorted by document."""
+    if rows.size == 0:
+        return
+    bounds = np.flatnonzero(np.diff(rows["doc"])) + 1
+    for part in np.split(rows, bounds):
+        yield int(part["doc"][0]), part
+
+
 @dataclass(frozen=True, slots=True)
 class TokenCut:
     """A cut in token terms: tokens ``[start, end)`` of a document, found in ``source`` at
@@ -208,20 +255,30 @@ class SharedTextIndex:
         return paths
 
     def cuts(self, rank: np.ndarray) -> Iterator[tuple[int, list[TokenCut]]]:
-        """``(doc, cuts)`` for every document that loses text, in document order: the runs of
-        at least ``min_words`` tokens it shares with documents ranked before it, snapped to
-        segment openings, each attributed to its earliest-ranked source."""
+        """``(doc, cuts)`` for every document that loses text, in document order (see
+        :meth:`cut_records`)."""
+        for rows in self.cut_records(rank):
+            for d, part in by_document(rows):
+                yield d, token_cuts(part)
+
+    def cut_records(self, rank: np.ndarray) -> Iterator[np.ndarray]:
+        """The :data:`CUT` records of every document that loses text, a range of documents at a
+        time, in document order: the runs of at least ``min_words`` tokens it shares with
+        documents ranked before it, snapped to segment openings, each attributed to its
+        earliest-ranked source."""
         ranges = self._doc_ranges()
         paths = self._spill_anchors(rank, ranges)
         fd_hash = os.open(self.hash_path, os.O_RDONLY)
         fd_meta = os.open(self.meta_path, os.O_RDONLY)
         try:
-            for path, (lo, hi) in zip(paths, ranges, strict=True):
+            for path in paths:
                 anc = np.fromfile(path, dtype=ANCHOR)
                 path.unlink()
                 if anc.size == 0:
                     continue
-                yield from self._range_cuts(fd_hash, fd_meta, anc, rank, lo, hi)
+                rows = self._range_cuts(fd_hash, fd_meta, anc, rank)
+                if rows.size:
+                    yield rows
         finally:
             os.close(fd_hash)
             os.close(fd_meta)
@@ -246,15 +303,15 @@ class SharedTextIndex:
         return np.concatenate(parts) if parts else np.zeros(0, dtype=RUN)
 
     def _range_cuts(
-        self, fd_hash: int, fd_meta: int, anc: np.ndarray, rank: np.ndarray, lo: int, hi: int
-    ) -> Iterator[tuple[int, list[TokenCut]]]:
+        self, fd_hash: int, fd_meta: int, anc: np.ndarray, rank: np.ndarray
+    ) -> np.ndarray:
         found = self._extend(fd_hash, anc)
         if found.size == 0:
-            return
+            return np.zeros(0, dtype=CUT)
         # earliest-ranked source first among runs that start at the same token
         order = np.lexsort((rank[found["src"]], found["start"], found["doc"]))
         found = found[order]
-        mine, first = np.unique(found["doc"], return_index=True)
+        mine = np.unique(found["doc"])
         meta, meta_off = self._read(fd_meta, mine, META)
         group = np.searchsorted(mine, found["doc"])
         g, cs, ce, csrc, cst = snap_kernel(
@@ -266,9 +323,8 @@ class SharedTextIndex:
             meta["opens"].astype(np.bool_),
             meta_off,
         )
-        del first
         if g.size == 0:
-            return
+            return np.zeros(0, dtype=CUT)
         # the document's offsets around each cut, and the source's at its first and last token
         base = meta_off[g]
         n_tok = meta_off[g + 1] - base
@@ -279,29 +335,12 @@ class SharedTextIndex:
         src_first = self.offsets[csrc] + cst
         at = self._meta_at(fd_meta, np.stack([src_first, src_first + ce - cs - 1], axis=1).ravel())
         at = at.reshape(-1, 2)
-        rows = zip(
-            g.tolist(),
-            cs.tolist(),
-            ce.tolist(),
-            csrc.tolist(),
-            cst.tolist(),
-            at[:, 0]["start"].tolist(),
-            at[:, 1]["end"].tolist(),
-            s_start.tolist(),
-            before_s.tolist(),
-            e_start.tolist(),
-            before_e.tolist(),
-            strict=True,
-        )
-        cur, out = -1, list[TokenCut]()
-        for gi, a, b, src, st, ss, se, x0, x1, x2, x3 in rows:
-            if gi != cur:
-                if out:
-                    yield int(mine[cur]), out
-                cur, out = gi, list[TokenCut]()
-            out.append(TokenCut(a, b, src, st, ss, se, (x0, x1, x2, x3)))
-        if out:
-            yield int(mine[cur]), out
+        rows = np.empty(g.size, dtype=CUT)
+        rows["doc"], rows["start"], rows["end"] = mine[g], cs, ce
+        rows["source"], rows["src_tok"] = csrc, cst
+        rows["src_start"], rows["src_end"] = at[:, 0]["start"], at[:, 1]["end"]
+        rows["at0"], rows["at1"], rows["at2"], rows["at3"] = s_start, before_s, e_start, before_e
+        return rows
 
     def close(self) -> None:
         for fh in (self._hashes, self._meta):
