@@ -221,6 +221,7 @@ class CutReader:
     def __init__(self, path: Path) -> None:
         self._fh = open(path, "rb")  # noqa: SIM115 - closed in __exit__
         self._buf = np.zeros(0, dtype=CUT)
+        self._docs = np.zeros(0, dtype=np.int64)  # the chunk's documents, contiguous
         self._i = 0
 
     def __enter__(self) -> CutReader:
@@ -233,16 +234,16 @@ class CutReader:
         if self._i < self._buf.size:
             return True
         self._buf = np.fromfile(self._fh, dtype=CUT, count=self.CHUNK)
+        self._docs = np.ascontiguousarray(self._buf["doc"])
         self._i = 0
         return self._buf.size > 0
 
     def take(self, doc: int) -> np.ndarray:
         """The records of ``doc`` (none if it loses nothing)."""
         parts = []
-        while self._fill() and int(self._buf["doc"][self._i]) <= doc:
-            docs = self._buf["doc"]
-            j = int(np.searchsorted(docs, doc, side="right"))
-            if int(docs[self._i]) == doc:
+        while self._fill() and int(self._docs[self._i]) <= doc:
+            j = self._i + int(np.searchsorted(self._docs[self._i :], doc, side="right"))
+            if int(self._docs[self._i]) == doc:
                 parts.append(self._buf[self._i : j])
             self._i = j
         return np.concatenate(parts) if parts else self._buf[:0]
