@@ -549,6 +549,8 @@ def test_cuts_do_not_depend_on_batches_partitions_ranges_or_source_chunks(
     assert cuts_of(many, rank) == expected
     monkeypatch.setattr(engine, "SOURCE_TOKENS", 1)  # one source document at a time
     assert cuts_of(many, rank) == expected
+    monkeypatch.setattr(engine, "ANCHOR_SLICE", 1)  # one hash group at a time
+    assert cuts_of(many, rank) == expected
     assert many.token_counts().tolist() == [len(ref_tokens(t)) for t in texts]
 
 

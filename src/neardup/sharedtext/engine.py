@@ -36,6 +36,9 @@ META = np.dtype([("start", "<i4"), ("end", "<i4"), ("opens", "u1")])
 HASH = np.dtype("<u8")
 #: Tokens of the documents resolved at once (17 bytes each, plus their sources' hashes).
 RANGE_TOKENS = 8 << 20
+#: Fingerprints turned into anchors at once (each may give up to 32 anchors of 24 bytes): a
+#: partition is cut into slices of whole hash groups of about this many.
+ANCHOR_SLICE = 1 << 18
 #: Token hashes of sources held at once while a range of documents is resolved (8 bytes each).
 SOURCE_TOKENS = 16 << 20
 #: Bytes read at once when gathering scattered token offsets.
@@ -132,6 +135,19 @@ def index_batch(texts: list[str], k: int, w: int) -> IndexedBatch:
     meta["opens"] = openings(cps, cp_off, TokenBatch(h, s, e, off))
     fh, fp, fd = winnow(h, off, k, w)
     return IndexedBatch(h.astype(HASH, copy=False), meta, off, fh, fp, fd)
+
+
+def _hash_slices(hashes: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """``[lo, hi)`` slices of about ``size`` rows of sorted ``hashes`` that never split a run
+    of equal hashes."""
+    out, lo, n = [], 0, hashes.size
+    while lo < n:
+        hi = min(n, lo + size)
+        if hi < n:
+            hi = int(np.searchsorted(hashes, hashes[hi - 1], side="right"))
+        out.append((lo, hi))
+        lo = hi
+    return out
 
 
 class SharedTextIndex:
@@ -240,15 +256,18 @@ class SharedTextIndex:
         handles = [open(p, "wb") for p in paths]  # noqa: SIM115 - closed below
         try:
             for p in range(self.runs.partitions):
-                anc = anchors(self.runs.partition(p), rank, MAX_SOURCES)
-                if anc.size == 0:
-                    continue
-                which = np.searchsorted(bounds, anc["doc"], side="right") - 1
-                order = np.argsort(which, kind="stable")
-                anc, which = anc[order], which[order]
-                cuts = np.searchsorted(which, np.arange(len(ranges) + 1))
-                for r in np.flatnonzero(np.diff(cuts)).tolist():
-                    anc[cuts[r] : cuts[r + 1]].tofile(handles[r])
+                part = self.runs.partition(p)
+                for lo, hi in _hash_slices(part["hash"], ANCHOR_SLICE):
+                    anc = anchors(part[lo:hi], rank, MAX_SOURCES)
+                    if anc.size == 0:
+                        continue
+                    which = np.searchsorted(bounds, anc["doc"], side="right") - 1
+                    order = np.argsort(which, kind="stable")
+                    anc, which = anc[order], which[order]
+                    cuts = np.searchsorted(which, np.arange(len(ranges) + 1))
+                    for r in np.flatnonzero(np.diff(cuts)).tolist():
+                        anc[cuts[r] : cuts[r + 1]].tofile(handles[r])
+                    del anc, which, order
         finally:
             for fh in handles:
                 fh.close()
