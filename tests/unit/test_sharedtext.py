@@ -551,6 +551,9 @@ def test_cuts_do_not_depend_on_batches_partitions_ranges_or_source_chunks(
     assert cuts_of(many, rank) == expected
     monkeypatch.setattr(engine, "ANCHOR_SLICE", 1)  # one hash group at a time
     assert cuts_of(many, rank) == expected
+    monkeypatch.setattr(engine, "RANGE_TOKENS", 10**6)  # one range, split by its anchors
+    monkeypatch.setattr(engine, "RANGE_ANCHORS", 2)
+    assert cuts_of(many, rank) == expected
     assert many.token_counts().tolist() == [len(ref_tokens(t)) for t in texts]
 
 

@@ -39,6 +39,9 @@ RANGE_TOKENS = 8 << 20
 #: Fingerprints turned into anchors at once (each may give up to 32 anchors of 24 bytes): a
 #: partition is cut into slices of whole hash groups of about this many.
 ANCHOR_SLICE = 1 << 18
+#: Anchors of one range resolved at once (24 bytes each); a range with more is split into
+#: ranges of fewer documents.
+RANGE_ANCHORS = 1 << 22
 #: Token hashes of sources held at once while a range of documents is resolved (8 bytes each).
 SOURCE_TOKENS = 16 << 20
 #: Bytes read at once when gathering scattered token offsets.
@@ -135,6 +138,32 @@ def index_batch(texts: list[str], k: int, w: int) -> IndexedBatch:
     meta["opens"] = openings(cps, cp_off, TokenBatch(h, s, e, off))
     fh, fp, fd = winnow(h, off, k, w)
     return IndexedBatch(h.astype(HASH, copy=False), meta, off, fh, fp, fd)
+
+
+def _split_anchors(path: Path, lo: int, hi: int, limit: int) -> list[Path]:
+    """The anchor file of documents ``[lo, hi)``, or, when it holds more than ``limit``
+    anchors, files of its anchors by equal sub-ranges of documents (read a chunk at a time)."""
+    n = path.stat().st_size // ANCHOR.itemsize
+    if n <= limit or hi - lo < 2:
+        return [path]
+    k = min(hi - lo, -(-n // limit))
+    bounds = np.linspace(lo, hi, k + 1).astype(np.int64)
+    parts = [path.with_name(f"{path.stem}-{i:04d}.bin") for i in range(k)]
+    handles = [open(p, "wb") for p in parts]  # noqa: SIM115 - closed below
+    try:
+        with open(path, "rb") as fh:
+            while True:
+                chunk = np.fromfile(fh, dtype=ANCHOR, count=limit)
+                if chunk.size == 0:
+                    break
+                which = np.searchsorted(bounds, chunk["doc"], side="right") - 1
+                for i in np.unique(which).tolist():
+                    chunk[which == i].tofile(handles[i])
+    finally:
+        for fh2 in handles:
+            fh2.close()
+    path.unlink()
+    return parts
 
 
 def _hash_slices(hashes: np.ndarray, size: int) -> list[tuple[int, int]]:
@@ -290,14 +319,15 @@ class SharedTextIndex:
         fd_hash = os.open(self.hash_path, os.O_RDONLY)
         fd_meta = os.open(self.meta_path, os.O_RDONLY)
         try:
-            for path in paths:
-                anc = np.fromfile(path, dtype=ANCHOR)
-                path.unlink()
-                if anc.size == 0:
-                    continue
-                rows = self._range_cuts(fd_hash, fd_meta, anc, rank)
-                if rows.size:
-                    yield rows
+            for path, (lo, hi) in zip(paths, ranges, strict=True):
+                for part in _split_anchors(path, lo, hi, RANGE_ANCHORS):
+                    anc = np.fromfile(part, dtype=ANCHOR)
+                    part.unlink()
+                    if anc.size == 0:
+                        continue
+                    rows = self._range_cuts(fd_hash, fd_meta, anc, rank)
+                    if rows.size:
+                        yield rows
         finally:
             os.close(fd_hash)
             os.close(fd_meta)
