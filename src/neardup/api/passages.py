@@ -11,6 +11,7 @@ per cut) and ``stats.json``, committed together as in :func:`neardup.dedup`.
 
 from __future__ import annotations
 
+import array
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -52,9 +53,13 @@ class PassagesResult:
 
 @dataclass(slots=True)
 class _Corpus:
+    """What the write pass needs of every accepted document (compact: a million documents
+    hold this in memory)."""
+
     ids: list[Any]
-    lines: list[tuple[str, Any]]
-    lengths: list[int]
+    sources: array.array[int]  # index of the document's source
+    lines: list[Any]  # its line (or path) in the source
+    lengths: array.array[int]
     keep_values: list[Any]
     skipped: set[tuple[str, Any]]
     errors: list[str]
@@ -115,8 +120,9 @@ def _parse_and_index(
 def _read(sources: list[Source], cfg: PassagesConfig, index: SharedTextIndex) -> _Corpus:
     keep_field = cfg.keep.field if cfg.keep.kind in ("newest", "priority") else None
     spec = FieldSpec(cfg.text_field, cfg.id_field, keep_field)
-    corpus = _Corpus([], [], [], [], set(), [])
-    seen: dict[Any, tuple[str, Any]] = {}
+    corpus = _Corpus([], array.array("l"), [], array.array("q"), [], set(), [])
+    seen: dict[Any, int] = {}  # id → the document's ordinal
+    source_index = {s.name: i for i, s in enumerate(sources)}
 
     def raw_batches() -> Iterator[RawBatch]:
         for src in sources:
@@ -131,12 +137,16 @@ def _read(sources: list[Source], cfg: PassagesConfig, index: SharedTextIndex) ->
                 corpus.skipped.add((name, err.line))
                 if len(corpus.errors) < 20:
                     corpus.errors.append(str(err))
-            keep = []
+            keep: list[int] = []
             for i, doc_id in enumerate(parsed.ids):
                 line = parsed.lines[i]
                 if doc_id in seen:
                     if cfg.on_error == "raise":
-                        where = seen[doc_id]
+                        first = seen[doc_id]
+                        if first < len(corpus.ids):
+                            where = (sources[corpus.sources[first]].name, corpus.lines[first])
+                        else:  # earlier in this batch
+                            where = (name, parsed.lines[keep[first - len(corpus.ids)]])
                         raise InputError(
                             f"duplicate id {doc_id!r} (first at {where[0]}:{where[1]})",
                             path=name,
@@ -147,7 +157,7 @@ def _read(sources: list[Source], cfg: PassagesConfig, index: SharedTextIndex) ->
                         )
                     corpus.skipped.add((name, line))
                     continue
-                seen[doc_id] = (name, line)
+                seen[doc_id] = len(corpus.ids) + len(keep)
                 keep.append(i)
             if len(keep) < len(parsed.ids):
                 for field_name in ("ids", "texts", "lines", "keep_values"):
@@ -156,7 +166,8 @@ def _read(sources: list[Source], cfg: PassagesConfig, index: SharedTextIndex) ->
                 batch = index_batch(parsed.texts, index.k, index.w)
             index.append(batch)
             corpus.ids.extend(parsed.ids)
-            corpus.lines.extend((name, line) for line in parsed.lines)
+            corpus.sources.extend([source_index[name]] * len(parsed.lines))
+            corpus.lines.extend(parsed.lines)
             corpus.lengths.extend(len(t) for t in parsed.texts)
             corpus.keep_values.extend(parsed.keep_values)
     index.finish()
@@ -264,11 +275,11 @@ def _write(
     source_words = np.zeros(n, dtype=np.int64)
     first_cut = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)  # ties: cut from first
     ordinal = 0
-    for src in sources:
+    for si, src in enumerate(sources):
         for line, raw, record in _iter_records(src):
             if (src.name, line) in corpus.skipped:
                 continue
-            if ordinal >= n or corpus.lines[ordinal] != (src.name, line):
+            if ordinal >= n or corpus.sources[ordinal] != si or corpus.lines[ordinal] != line:
                 raise InputError(
                     "the input changed while neardup was reading it",
                     path=src.name,
