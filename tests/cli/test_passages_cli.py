@@ -345,3 +345,26 @@ def test_the_python_api_writes_the_same_files(tmp_path, cli, src) -> None:
     found = neardup.find_passages(texts, min_words=50)
     ids = [r["id"] for r in RECORDS]
     assert [{**s, "id": ids[s["id"]], "source_id": ids[s["source_id"]]} for s in found] == SPANS
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [OSError("704150 requested and 392704 written"), OSError(28, "No space left on device")],
+)
+def test_a_full_disk_is_an_output_error_and_changes_nothing(
+    tmp_path, cli, src, monkeypatch, failure
+) -> None:
+    out = tmp_path / "out"
+    assert cli("passages", src, "-o", out)[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+
+    def full(*_: Any, **__: Any) -> None:
+        raise failure
+
+    monkeypatch.setattr("neardup.sharedtext.engine.SharedTextIndex.append", full)
+    code, _, err = cli("passages", src, "-o", out)
+    assert code == 4
+    assert f"cannot write in output folder {out}: No space left on device" in err
+    assert f"({out} was not changed)" in err
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert after == before

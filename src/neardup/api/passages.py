@@ -12,6 +12,8 @@ per cut) and ``stats.json``, committed together as in :func:`neardup.dedup`.
 from __future__ import annotations
 
 import array
+import errno
+import os
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -24,7 +26,7 @@ import orjson
 
 from neardup import __version__
 from neardup.config import PassagesConfig
-from neardup.errors import ConfigError, InputError
+from neardup.errors import ConfigError, InputError, NeardupError, output_error
 from neardup.executors.local import LocalExecutor
 from neardup.io.artifacts import OutputSet, _decode, _iter_records, default_output_format
 from neardup.io.commit import WORK_PREFIX, check_inputs_outside, owned_output
@@ -100,13 +102,38 @@ def passages(
         stats, outputs = passages_spark(sources, str(output), cfg, fmt, executor, report)
         return PassagesResult(stats, outputs)
     out = Path(output)
-    with owned_output(out), tempfile.TemporaryDirectory(dir=out, prefix=WORK_PREFIX) as work:
-        result = _run(sources, out, Path(work), cfg, fmt)
+    with owned_output(out):
+        try:
+            with tempfile.TemporaryDirectory(dir=out, prefix=WORK_PREFIX) as work:
+                result = _run(sources, out, Path(work), cfg, fmt)
+        except OSError as exc:
+            err = _write_error(exc, out, f"{out} was not changed")
+            if err is exc:
+                raise
+            raise err from exc
         if report is not None:
             from neardup.report.passages import write_passages_report
 
             result.outputs["report"] = str(write_passages_report(report, result.stats, out))
         return result
+
+
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+
+
+def _write_error(exc: OSError, out: Path, state: str) -> Exception:
+    """A full disk (or quota, or a read-only folder) met while writing the work files or the
+    results, as an :class:`~neardup.errors.OutputError` that names the folder and says what it
+    holds now (``state``); other errors as they are. numpy reports a short write without an
+    errno ("N requested and M written"): the disk filled up."""
+    if isinstance(exc, NeardupError):
+        return exc
+    short_write = exc.errno is None and "requested and" in str(exc) and "written" in str(exc)
+    if not (short_write or exc.errno in _WRITE_ERRNOS):
+        return exc
+    if short_write:
+        exc = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    return output_error(exc, out, doing="cannot write in output folder", state=state)
 
 
 def _parse_and_index(
@@ -217,6 +244,12 @@ def _run(
             "total_seconds": round(t3 - t0, 3),
         }
         written = outputs.commit(stats)
+    except OSError as exc:
+        outputs.abort()
+        err = _write_error(exc, out, outputs.describe_state())
+        if err is exc:
+            raise
+        raise err from exc
     except BaseException:
         outputs.abort()
         raise
