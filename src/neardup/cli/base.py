@@ -79,3 +79,63 @@ def boilerplate_options(fn: Any) -> Any:
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def spark_options(executor_help: str) -> Any:
+    """``--executor``, ``--spark-master``, ``--partitions`` and ``--spark-conf`` (dedup,
+    passages); :func:`executor_from` turns them into the executor a library call takes."""
+
+    def decorate(fn: Any) -> Any:
+        options = [
+            click.option(
+                "--executor",
+                type=click.Choice(["local", "spark"]),
+                default="local",
+                show_default=True,
+                help=executor_help,
+            ),
+            click.option(
+                "--spark-master",
+                metavar="URL",
+                help="Spark master (local[4], spark://host:7077, yarn).  [default: the "
+                "spark-submit session, else local[*]]",
+            ),
+            click.option(
+                "--partitions", type=int, help="Spark shuffle partitions.  [default: Spark's]"
+            ),
+            click.option(
+                "--spark-conf",
+                multiple=True,
+                metavar="KEY=VALUE",
+                help="Extra Spark setting (repeatable), e.g. spark.executor.memory=8g.",
+            ),
+        ]
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+def executor_from(
+    executor: str, master: str | None, partitions: int | None, conf: tuple[str, ...]
+) -> Any:
+    """``"local"``, or a :class:`~neardup.executors.spark.SparkExecutor` built from the Spark
+    options; the Spark options without ``--executor spark`` are a usage error."""
+    if executor != "spark":
+        if master or partitions or conf:
+            raise click.UsageError(
+                "--spark-master, --partitions and --spark-conf need --executor spark"
+            )
+        return executor
+    from neardup.executors.spark import SparkExecutor
+
+    settings = {}
+    for item in conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"'{item}' is not KEY=VALUE", param_hint="--spark-conf")
+        settings[key.strip()] = value.strip()
+    if partitions is not None and partitions < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--partitions")
+    return SparkExecutor(master, partitions=partitions, conf=settings)

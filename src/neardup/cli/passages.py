@@ -8,8 +8,7 @@ from typing import Any
 import click
 
 from neardup.api.passages import passages
-from neardup.cli.base import cli, emit_json
-from neardup.cli.run import _spark_executor
+from neardup.cli.base import cli, emit_json, executor_from, spark_options
 from neardup.config import OUTPUT_FORMATS, PassagesConfig
 
 
@@ -63,26 +62,9 @@ from neardup.config import OUTPUT_FORMATS, PassagesConfig
     "with their cuts marked).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option(
-    "--executor",
-    type=click.Choice(["local", "spark"]),
-    default="local",
-    show_default=True,
-    help="Run on this machine, or on Apache Spark (needs neardup[spark] and Java 17+; writes "
-    "folders of part files kept/, removed/, spans/).",
-)
-@click.option(
-    "--spark-master",
-    metavar="URL",
-    help="Spark master (local[4], spark://host:7077, yarn).  [default: the spark-submit "
-    "session, else local[*]]",
-)
-@click.option("--partitions", type=int, help="Spark shuffle partitions.  [default: Spark's]")
-@click.option(
-    "--spark-conf",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Extra Spark setting (repeatable), e.g. spark.executor.memory=8g.",
+@spark_options(
+    "Run on this machine, or on Apache Spark (needs neardup[spark] and Java 17+; writes "
+    "folders of part files kept/, removed/, spans/)."
 )
 def passages_cmd(
     inputs: tuple[str, ...],
@@ -100,13 +82,7 @@ def passages_cmd(
     paragraph boundaries. Writes kept, removed (documents left too short), spans.jsonl (one line
     per cut: id, start, end, words, source_id, source_start, source_end) and stats.json."""
     cfg = PassagesConfig(**{k: v for k, v in options.items() if v is not None})
-    runner: Any = executor
-    if executor == "spark":
-        runner = _spark_executor(spark_master, partitions, spark_conf)
-    elif spark_master or partitions or spark_conf:
-        raise click.UsageError(
-            "--spark-master, --partitions and --spark-conf need --executor spark"
-        )
+    runner = executor_from(executor, spark_master, partitions, spark_conf)
     result = passages(list(inputs), output, cfg, report=report, executor=runner)
     s = result.stats
     if as_json:

@@ -11,13 +11,20 @@ import orjson
 
 from neardup.api import dedup as run_dedup
 from neardup.api import explain, find_boilerplate, plan
-from neardup.cli.base import boilerplate_options, cli, emit_json, fingerprint_options
+from neardup.cli.base import (
+    boilerplate_options,
+    cli,
+    emit_json,
+    executor_from,
+    fingerprint_options,
+    spark_options,
+)
 from neardup.config import OUTPUT_FORMATS, DedupConfig
 from neardup.params import format_parameter_report
 from neardup.report.explain import format_explanation
 
 if TYPE_CHECKING:
-    from neardup.executors.spark import SparkExecutor
+    pass
 
 
 @cli.command("dedup")
@@ -96,26 +103,7 @@ if TYPE_CHECKING:
     "runs only (the next run into the output folder removes a report left there).",
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bars on stderr.")
-@click.option(
-    "--executor",
-    type=click.Choice(["local", "spark"]),
-    default="local",
-    show_default=True,
-    help="Run on this machine, or on Apache Spark (needs neardup[spark] and Java 17+).",
-)
-@click.option(
-    "--spark-master",
-    metavar="URL",
-    help="Spark master (local[4], spark://host:7077, yarn).  [default: the spark-submit "
-    "session, else local[*]]",
-)
-@click.option("--partitions", type=int, help="Spark shuffle partitions.  [default: Spark's]")
-@click.option(
-    "--spark-conf",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Extra Spark setting (repeatable), e.g. spark.executor.memory=8g.",
-)
+@spark_options("Run on this machine, or on Apache Spark (needs neardup[spark] and Java 17+).")
 def dedup_cmd(
     inputs: tuple[str, ...],
     output: str | None,
@@ -151,13 +139,7 @@ def dedup_cmd(
         raise click.UsageError("give at least one input file or folder")
     if output is None:
         raise click.UsageError("--output DIR is required (or use --dry-run)")
-    runner: str | SparkExecutor = executor
-    if executor == "spark":
-        runner = _spark_executor(spark_master, partitions, spark_conf)
-    elif spark_master or partitions or spark_conf:
-        raise click.UsageError(
-            "--spark-master, --partitions and --spark-conf need --executor spark"
-        )
+    runner = executor_from(executor, spark_master, partitions, spark_conf)
     result = run_dedup(list(inputs), output, cfg, progress=progress, report=report, executor=runner)
     s = result.stats
     if as_json:
@@ -192,22 +174,6 @@ def dedup_cmd(
         )
     _print_clusters(Path(result.outputs["clusters"]), limit=10)
     click.echo("  outputs: " + ", ".join(result.outputs.values()))
-
-
-def _spark_executor(
-    master: str | None, partitions: int | None, conf: tuple[str, ...]
-) -> SparkExecutor:
-    from neardup.executors.spark import SparkExecutor
-
-    settings = {}
-    for item in conf:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"'{item}' is not KEY=VALUE", param_hint="--spark-conf")
-        settings[key.strip()] = value.strip()
-    if partitions is not None and partitions < 1:
-        raise click.BadParameter("must be at least 1", param_hint="--partitions")
-    return SparkExecutor(master, partitions=partitions, conf=settings)
 
 
 def _print_clusters(path: Path, limit: int) -> None:
