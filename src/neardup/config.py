@@ -45,6 +45,26 @@ _CHOICES: dict[str, tuple[tuple[str, ...], str, str]] = {
 }
 
 
+def _check_run_settings(
+    workers: object, output_format: str | None, text_field: str, id_field: str
+) -> None:
+    """The settings every command shares: worker count, output format, field names."""
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        raise ConfigError(
+            f"workers must be a positive integer, got {workers!r}",
+            remedy="pass --workers 1 or more, or leave it unset to use every core",
+        )
+    if output_format is not None and output_format not in OUTPUT_FORMATS:
+        raise ConfigError(
+            f"unknown output format {output_format!r}",
+            remedy="use one of " + ", ".join(OUTPUT_FORMATS),
+        )
+    if not text_field or not id_field:
+        raise ConfigError("text_field and id_field must be non-empty", remedy="pass a field name")
+
+
 def workers_or_cores(workers: int | None) -> int:
     """``workers`` when set, else the number of cores this process may use."""
     if workers is not None:
@@ -238,20 +258,7 @@ class DedupConfig:
                 f"num_perm = {self.num_perm}",
                 remedy="lower bands or rows, or raise --num-perm",
             )
-        if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
-            raise ConfigError(
-                f"workers must be a positive integer, got {self.workers!r}",
-                remedy="pass --workers 1 or more, or leave it unset to use every core",
-            )
-        if self.output_format is not None and self.output_format not in OUTPUT_FORMATS:
-            raise ConfigError(
-                f"unknown output format {self.output_format!r}",
-                remedy="use one of " + ", ".join(OUTPUT_FORMATS),
-            )
-        if not self.text_field or not self.id_field:
-            raise ConfigError(
-                "text_field and id_field must be non-empty", remedy="pass a field name"
-            )
+        _check_run_settings(self.workers, self.output_format, self.text_field, self.id_field)
 
     @property
     def effective_workers(self) -> int:
@@ -316,13 +323,6 @@ class PassagesConfig:
     def __post_init__(self) -> None:
         if isinstance(self.keep, str):
             object.__setattr__(self, "keep", KeepPolicy.parse(self.keep))
-        if self.workers is not None and (
-            isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1
-        ):
-            raise ConfigError(
-                f"workers must be a positive integer, got {self.workers!r}",
-                remedy="pass --workers 1 or more, or leave it unset to use every core",
-            )
         if self.keep.kind == "none":
             raise ConfigError(
                 "keep=none would cut every copy of a passage",
@@ -352,15 +352,7 @@ class PassagesConfig:
                 f"on_error must be 'raise' or 'skip', got {self.on_error!r}",
                 remedy="use --on-error raise or skip",
             )
-        if self.output_format is not None and self.output_format not in OUTPUT_FORMATS:
-            raise ConfigError(
-                f"unknown output format {self.output_format!r}",
-                remedy="use one of " + ", ".join(OUTPUT_FORMATS),
-            )
-        if not self.text_field or not self.id_field:
-            raise ConfigError(
-                "text_field and id_field must be non-empty", remedy="pass a field name"
-            )
+        _check_run_settings(self.workers, self.output_format, self.text_field, self.id_field)
 
     @property
     def effective_workers(self) -> int:
