@@ -24,9 +24,9 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from neardup.executors.spark import SparkExecutor
 
 RESULTS = ("kept", "removed", "clusters")
+T = TypeVar("T")
 
 
 def _is_uri(path: str) -> bool:
@@ -72,6 +73,31 @@ def dedup_spark(
     clock = StageClock()
     lsh = choose_lsh(cfg)
     ex = executor if isinstance(executor, SparkExecutor) else SparkExecutor()
+
+    def produce(staging: str) -> tuple[Any, float]:
+        outcome = spark_plan.run(ex, sources, cfg, lsh, staging, clock, fmt)
+        return outcome, time.perf_counter()
+
+    def stats_of(done: tuple[Any, float]) -> dict[str, Any]:
+        clock.record("commit", done[1])
+        return _stats(cfg, lsh, fmt, sources, done[0], clock, ex)
+
+    stats = run_and_commit(ex, output, fmt, RESULTS, produce, stats_of)
+    return stats, stats["outputs"]
+
+
+def run_and_commit(
+    ex: Any,
+    output: str,
+    fmt: str,
+    results: tuple[str, ...],
+    produce: Callable[[str], T],
+    stats_of: Callable[[T], dict[str, Any]],
+) -> dict[str, Any]:
+    """Run a Spark schedule into a staging folder beside ``output`` and commit it: the output
+    folder locked (local paths), staging folders of dead runs removed, ``produce(staging)``
+    writing the part files, then the old ``stats.json`` removed first, the ``results`` folders
+    renamed in, and ``stats_of(produced)`` written as the new ``stats.json`` last."""
     out = output if _is_uri(output) else str(Path(output).resolve())
     local = None if _is_uri(output) else Path(out)
     with _locked(local), ex:
@@ -82,20 +108,18 @@ def dedup_spark(
         staging = f"{base}/.neardup-staging-{uuid.uuid4().hex[:12]}"
         ex.start_work(f"{staging}/_work")
         try:
-            outcome = spark_plan.run(ex, sources, cfg, lsh, staging, clock, fmt)
-            t = time.perf_counter()
+            produced = produce(staging)
             ex.delete(f"{staging}/_work")
             fault_point("before-commit")
             ex.delete(f"{base}/stats.json")  # first: no marker beside files of two runs
             if local is not None:
                 fsync_dir(local)
-                remove_stale_results(local, RESULTS)
+                remove_stale_results(local, results)
             fault_point("marker-removed")
-            outputs = _commit(ex, staging, base, fmt)
+            outputs = _commit(ex, staging, base, fmt, results)
             if local is not None:
                 fsync_dir(local)
-            clock.record("commit", t)
-            stats = _stats(cfg, lsh, fmt, sources, outcome, clock, ex)
+            stats = stats_of(produced)
             stats["outputs"] = {**outputs, "stats": f"{_shown(out)}/stats.json"}
             data = orjson.dumps(stats, option=orjson.OPT_INDENT_2)
             ex.write_bytes(f"{staging}/stats.json", data)
@@ -105,7 +129,7 @@ def dedup_spark(
                 fsync_dir(local)
         finally:
             ex.delete(staging)
-    return stats, stats["outputs"]
+    return stats
 
 
 @contextlib.contextmanager

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import pickle
 import time
-import uuid
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -22,7 +20,6 @@ import orjson
 from neardup import __version__
 from neardup.config import PassagesConfig
 from neardup.errors import ConfigError
-from neardup.io.commit import fault_point, fsync_dir, remove_stale_results
 from neardup.io.sources import FieldSpec, Source
 from neardup.sharedtext.winnow import winnow_params
 from neardup.stages.arrow import KIND_DOC, KIND_ERROR
@@ -56,7 +53,7 @@ def passages_spark(
     ``(stats, outputs)``. ``executor``: ``"spark"`` or a
     :class:`~neardup.executors.spark.SparkExecutor`."""
     from neardup.api import spark_plan
-    from neardup.api.distributed import _commit, _is_uri, _locked, _shown
+    from neardup.api.distributed import run_and_commit
     from neardup.executors.spark import SparkExecutor
 
     if executor != "spark" and getattr(executor, "engine", None) != "spark":
@@ -71,38 +68,15 @@ def passages_spark(
     spark_plan.check_inputs(sources, fmt)
     ex = executor if isinstance(executor, SparkExecutor) else SparkExecutor()
     results = ("kept", "removed", "spans") if cfg.mode == "remove" else ("spans",)
-    out = output if _is_uri(output) else str(Path(output).resolve())
-    local = None if _is_uri(output) else Path(out)
-    with _locked(local), ex:
-        base = ex.qualify(out)
-        for name in ex.list(base) if ex.exists(base) else []:
-            if name.startswith(".neardup-staging-"):
-                ex.delete(f"{base}/{name}")  # left by a run that did not finish
-        staging = f"{base}/.neardup-staging-{uuid.uuid4().hex[:12]}"
-        ex.start_work(f"{staging}/_work")
-        try:
-            t0 = time.perf_counter()
-            stats = run(ex, sources, cfg, staging, fmt)
-            ex.delete(f"{staging}/_work")
-            fault_point("before-commit")
-            ex.delete(f"{base}/stats.json")  # first: no marker beside files of two runs
-            if local is not None:
-                fsync_dir(local)
-                remove_stale_results(local, results)
-            fault_point("marker-removed")
-            outputs = _commit(ex, staging, base, fmt, results)
-            if local is not None:
-                fsync_dir(local)
-            stats["total_seconds"] = round(time.perf_counter() - t0, 3)
-            stats["outputs"] = {**outputs, "stats": f"{_shown(out)}/stats.json"}
-            data = orjson.dumps(stats, option=orjson.OPT_INDENT_2)
-            ex.write_bytes(f"{staging}/stats.json", data)
-            fault_point("marker-written")
-            ex.rename(f"{staging}/stats.json", f"{base}/stats.json")
-            if local is not None:
-                fsync_dir(local)
-        finally:
-            ex.delete(staging)
+    t0 = time.perf_counter()
+
+    def stats_of(stats: dict[str, Any]) -> dict[str, Any]:
+        stats["total_seconds"] = round(time.perf_counter() - t0, 3)
+        return stats
+
+    stats = run_and_commit(
+        ex, output, fmt, results, lambda staging: run(ex, sources, cfg, staging, fmt), stats_of
+    )
     return stats, stats["outputs"]
 
 
