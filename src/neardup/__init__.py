@@ -34,6 +34,7 @@ from neardup.errors import (
 )
 from neardup.executors.spark import SparkExecutor
 from neardup.index import AddResult, Index, QueryMatch
+from neardup.judge import SampleResult, sample_pairs
 from neardup.records import Cluster, Document
 from neardup.text.normalize import normalize
 
@@ -55,6 +56,7 @@ __all__ = [
     "PassagesResult",
     "QueryMatch",
     "RecordTypeError",
+    "SampleResult",
     "SparkExecutor",
     "__version__",
     "candidate_probability",
@@ -70,4 +72,5 @@ __all__ = [
     "normalize",
     "passages",
     "plan",
+    "sample_pairs",
 ]

@@ -25,6 +25,7 @@ from typing import Any
 import click
 
 from neardup.cli import index as _index_commands  # noqa: F401 - registers the commands
+from neardup.cli import judge as _judge_commands  # noqa: F401 - registers the commands
 from neardup.cli import passages as _passages_commands  # noqa: F401 - registers the commands
 from neardup.cli import plan as _plan_commands  # noqa: F401 - registers the commands
 from neardup.cli import run as _run_commands  # noqa: F401 - registers the commands
