@@ -18,6 +18,12 @@ ShingleMode = Literal["auto", "word", "char"]
 OnError = Literal["raise", "skip"]
 KEEP_KINDS = ("first", "longest", "shortest", "newest", "priority", "none")
 OUTPUT_FORMATS = ("jsonl", "jsonl.gz", "jsonl.zst", "parquet", "csv")
+#: The threshold each method uses when none is given: Jaccard of word 5-gram sets for
+#: ``minhash``, cosine of document embeddings for ``semantic``.
+DEFAULT_THRESHOLDS = {"minhash": 0.8, "semantic": 0.9}
+#: The ``threshold`` of a config that was given none (told apart by identity, so a NaN passed
+#: in is still refused).
+UNSET_THRESHOLD = float("nan")
 
 
 #: Parameters with a fixed set of values: (allowed values, how the message names them, remedy).
@@ -41,6 +47,16 @@ _CHOICES: dict[str, tuple[tuple[str, ...], str, str]] = {
         ("strip", "mark"),
         "strip or mark",
         "use --boilerplate-mode strip (remove the lines) or mark (list them)",
+    ),
+    "method": (
+        ("minhash", "semantic"),
+        "minhash or semantic",
+        "use --method minhash (shared wording, the default) or semantic (shared meaning)",
+    ),
+    "semantic_search": (
+        ("auto", "exact", "buckets"),
+        "auto, exact or buckets",
+        "use --semantic-search auto (exact up to 20,000 documents, buckets above)",
     ),
 }
 
@@ -129,9 +145,17 @@ class DedupConfig:
     near-duplicates. ``bands`` × ``rows`` must not exceed ``num_perm``; leave them unset and
     :func:`neardup.lsh_params` chooses them. ``seed`` fixes the MinHash permutations, so runs are
     reproducible.
+
+    ``method="semantic"`` compares documents by the cosine of their embeddings under ``model``
+    (a Model2Vec static model: a local folder or a hub name) instead of Jaccard; ``threshold`` is
+    then a cosine. Left unset, ``threshold`` is the method's default (:data:`DEFAULT_THRESHOLDS`:
+    0.8 Jaccard, 0.9 cosine); :meth:`with_` switching the method moves a threshold that was the
+    old method's default to the new one's. ``semantic_search`` chooses the pair search
+    (:mod:`neardup.semantic.search`): ``exact`` all pairs, ``buckets`` k-means buckets probed
+    ``semantic_probes`` at a time, ``auto`` exact up to 20,000 distinct documents.
     """
 
-    threshold: float = 0.8
+    threshold: float = UNSET_THRESHOLD  # becomes DEFAULT_THRESHOLDS[method]
     num_perm: int = 128
     ngram: int = 5
     char_ngram: int = 5
@@ -157,10 +181,17 @@ class DedupConfig:
     containment: float | None = None
     containment_min_shingles: int = 20
     containment_ignore_quotes: bool = True
+    method: Literal["minhash", "semantic"] = "minhash"
+    model: str | None = None
+    semantic_search: Literal["auto", "exact", "buckets"] = "auto"
+    semantic_probes: int = 8
 
     def __post_init__(self) -> None:
         if isinstance(self.keep, str):
             object.__setattr__(self, "keep", KeepPolicy.parse(self.keep))
+        if self.threshold is UNSET_THRESHOLD:
+            default = DEFAULT_THRESHOLDS.get(str(self.method), DEFAULT_THRESHOLDS["minhash"])
+            object.__setattr__(self, "threshold", default)
         if self.containment is not None and (
             isinstance(self.containment, bool)
             or not isinstance(self.containment, int | float)
@@ -203,13 +234,15 @@ class DedupConfig:
         if not (0.0 < float(self.threshold) <= 1.0):
             raise ConfigError(
                 f"threshold must be in (0, 1], got {self.threshold}",
-                remedy="pass a Jaccard similarity such as 0.8",
+                remedy="pass a Jaccard similarity such as 0.8 (a cosine such as 0.9 with "
+                "method semantic)",
             )
         for name, (allowed, said, remedy) in _CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(
                     f"{name} must be {said}, got {getattr(self, name)!r}", remedy=remedy
                 )
+        self._check_method()
         if self.boilerplate_long_min_docs is not None and (
             isinstance(self.boilerplate_long_min_docs, bool)
             or not isinstance(self.boilerplate_long_min_docs, int)
@@ -260,13 +293,48 @@ class DedupConfig:
             )
         _check_run_settings(self.workers, self.output_format, self.text_field, self.id_field)
 
+    def _check_method(self) -> None:
+        """The semantic method's settings: a model, and no containment (a Jaccard rule)."""
+        if self.method == "semantic":
+            if not isinstance(self.model, str) or not self.model:
+                raise ConfigError(
+                    "method semantic needs a model",
+                    remedy="pass --model with a Model2Vec model folder or hub name, e.g. "
+                    "--model minishlab/potion-base-8M",
+                )
+            if self.containment is not None:
+                raise ConfigError(
+                    "containment is measured on shingles and cannot be combined with method "
+                    "semantic",
+                    remedy="drop --containment, or use --method minhash",
+                )
+        elif self.model is not None:
+            raise ConfigError(
+                f"a model is used by method semantic only (method is {self.method!r})",
+                remedy="add --method semantic, or drop --model",
+            )
+        p = self.semantic_probes
+        if isinstance(p, bool) or not isinstance(p, int) or p < 1:
+            raise ConfigError(
+                f"semantic_probes must be a positive integer, got {p!r}",
+                remedy="pass --semantic-probes 8 (the default) or more for higher recall",
+            )
+
     @property
     def effective_workers(self) -> int:
         """Worker threads to use: the configured number, or every available core."""
         return workers_or_cores(self.workers)
 
     def with_(self, **changes: Any) -> DedupConfig:
-        """A copy with some parameters changed (validated again)."""
+        """A copy with some parameters changed (validated again). A change of ``method`` without
+        a ``threshold`` moves a threshold that is the old method's default to the new one's."""
+        method = changes.get("method", self.method)
+        if (
+            method != self.method
+            and "threshold" not in changes
+            and self.threshold == DEFAULT_THRESHOLDS.get(self.method)
+        ):
+            changes = {**changes, "threshold": UNSET_THRESHOLD}
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:

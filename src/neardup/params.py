@@ -12,7 +12,18 @@ SIMILARITY_GRID = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)
 
 def parameter_report(cfg: DedupConfig, lsh: LSHParams) -> dict[str, Any]:
     """Bands, rows and the probability that a pair of each similarity becomes a candidate."""
+    semantic = (
+        {
+            "model": cfg.model,
+            "semantic_search": cfg.semantic_search,
+            "semantic_probes": cfg.semantic_probes,
+        }
+        if cfg.method == "semantic"
+        else {}
+    )
     return {
+        "method": cfg.method,
+        **semantic,
         "threshold": cfg.threshold,
         "num_perm": cfg.num_perm,
         "bands": lsh.bands,

@@ -60,6 +60,7 @@ class StageParams:
     containment: int = 0  # > 0: winnow the shingles with this window for containment
     ignore_quotes: bool = True  # containment: quoted lines are not a message's own text
     boilerplate: BoilerplateSet | None = None  # second pass: strip these before fingerprinting
+    embed_model: str | None = None  # method semantic: embed with this model, skip MinHash
 
     @classmethod
     def from_config(cls, cfg: DedupConfig, **extra: Any) -> StageParams:
@@ -78,6 +79,7 @@ class StageParams:
                     else 0
                 ),
                 "ignore_quotes": cfg.containment_ignore_quotes,
+                "embed_model": cfg.model if cfg.method == "semantic" else None,
                 **extra,
             },
         )
@@ -103,6 +105,7 @@ class BatchFingerprints:
     units: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     stripped: StrippedBatch | None = None
     contain: ContainmentBatch | None = None
+    embeddings: np.ndarray | None = None  # method semantic: unit vectors, float32
 
 
 @dataclass(slots=True)
@@ -165,11 +168,29 @@ def containment_batch(
 def fingerprint_texts(texts: list[str], params: StageParams) -> tuple[np.ndarray, ...]:
     """Normalise, shingle and fingerprint texts: ``(exact, signatures, shingles,
     shingle_counts, modes, n_tokens)``."""
+    return _fingerprint_texts(texts, params)[:6]
+
+
+def _fingerprint_texts(
+    texts: list[str], params: StageParams
+) -> tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None
+]:
+    """:func:`fingerprint_texts` plus, with ``params.embed_model``, the embeddings of the
+    normalised texts (:mod:`neardup.semantic.embed`) in place of MinHash signatures (which are
+    then ``(n, 0)``)."""
     sb = shingle_batch(texts, ngram=params.ngram, char_ngram=params.char_ngram, mode=params.shingle)
     exact = exact_hashes(sb.norm, sb.norm_offsets)
-    sigs = minhash_signatures(sb.shingles, sb.shingle_offsets, params.num_perm, params.seed)
     counts = np.diff(sb.shingle_offsets)
-    return exact, sigs, sb.shingles, counts, sb.modes, sb.n_tokens
+    vectors = None
+    if params.embed_model is not None:
+        from neardup.semantic.embed import embed, normalised_texts
+
+        vectors = embed(normalised_texts(sb.norm, sb.norm_offsets), params.embed_model)
+        sigs = np.zeros((len(texts), 0), dtype=np.uint32)
+    else:
+        sigs = minhash_signatures(sb.shingles, sb.shingle_offsets, params.num_perm, params.seed)
+    return exact, sigs, sb.shingles, counts, sb.modes, sb.n_tokens, vectors
 
 
 def fingerprint_batch(raw: RawBatch, params: StageParams) -> BatchFingerprints:
@@ -182,7 +203,7 @@ def fingerprint_batch(raw: RawBatch, params: StageParams) -> BatchFingerprints:
         texts = stripped.texts
     elif params.collect_units:
         units = batch_units(texts)
-    exact, sigs, shingles, counts, modes, n_tokens = fingerprint_texts(texts, params)
+    exact, sigs, shingles, counts, modes, n_tokens, vectors = _fingerprint_texts(texts, params)
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
     contain = containment_batch(texts, shingles, counts, params) if params.containment else None
     return BatchFingerprints(
@@ -202,6 +223,7 @@ def fingerprint_batch(raw: RawBatch, params: StageParams) -> BatchFingerprints:
         units,
         stripped,
         contain,
+        vectors,
     )
 
 
@@ -238,6 +260,7 @@ class Fingerprints:
     body_sets: dict[int, np.ndarray] = field(default_factory=dict)
     authors: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
     replies: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    embeddings: np.ndarray | None = None  # method semantic: (n, dim) float32 unit vectors
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -313,6 +336,8 @@ def _select(bf: BatchFingerprints, keep: np.ndarray) -> None:
     bf.shingle_counts = bf.shingle_counts[sel]
     for name in ("lengths", "exact", "signatures", "modes", "n_tokens"):
         setattr(bf, name, getattr(bf, name)[sel])
+    if bf.embeddings is not None:
+        bf.embeddings = bf.embeddings[sel]
 
 
 def _tally(fp: Fingerprints, bf: BatchFingerprints, keep: np.ndarray, first: int) -> None:
@@ -373,6 +398,7 @@ def gather(
         "authors": [],
         "replies": [],
     }
+    vectors: list[np.ndarray] = []
     for bf in batches:
         if bf.units is not None:
             if fp.units is None:
@@ -416,6 +442,8 @@ def gather(
         if bf.contain is not None:
             _gather_containment(fp, bf.contain, keep, first_ordinal, contain)
         store.append(bf.shingles, bf.shingle_counts)
+        if bf.embeddings is not None:
+            vectors.append(bf.embeddings)
         for name, chunks in parts.items():
             chunks.append(getattr(bf, name))
     empty = {
@@ -433,6 +461,8 @@ def gather(
         fp.own_sizes = np.concatenate(contain["sizes"])
         fp.authors = np.concatenate(contain["authors"])
         fp.replies = np.concatenate(contain["replies"])
+    if vectors:
+        fp.embeddings = np.concatenate(vectors)
     fp.shingles = store.finish()
     fp.shingles_spilled = store.spilled
     return fp

@@ -32,6 +32,7 @@ from neardup.stages.decide import (
     REASON_NAMES,
     REASON_NEAR,
     REASON_NONE,
+    REASON_SEMANTIC,
     Decisions,
     accept_pairs,
     cluster_counts,
@@ -63,6 +64,8 @@ class Resolution:
     # with containment on: C(removed ⊆ keeper) and C(keeper ⊆ removed), NaN elsewhere
     containment: np.ndarray | None = None
     containment_reverse: np.ndarray | None = None
+    # with method semantic: how the pair search ran (stats.json's parameters.semantic)
+    search: dict[str, Any] | None = None
 
 
 def _near(pairs: np.ndarray, near: np.ndarray) -> np.ndarray:
@@ -91,16 +94,41 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
     lsh = lsh or choose_lsh(cfg)
     n = len(fp)
     ok = eligible(fp.shingles.counts)  # empty documents are never duplicates
-    ex_edges, reps = exact_groups(fp.exact, ok)
-    cand = candidate_pairs(fp.signatures, reps, lsh.bands, lsh.rows, max_bucket=cfg.max_bucket)
+    search_info = None
+    if cfg.method == "semantic":
+        from neardup.semantic.search import cosine_pairs, search
 
-    def similarity(pairs: np.ndarray) -> np.ndarray:
-        if cfg.verify:
-            return exact_similarity(fp.shingles, pairs)
-        return estimate_pairs(fp.signatures, pairs)
+        vectors = fp.embeddings if fp.embeddings is not None else np.zeros((n, 1), np.float32)
+        ok &= vectors.any(axis=1)  # a text with no known token has no direction
+        ex_edges, reps = exact_groups(fp.exact, ok)
+        found = search(
+            vectors,
+            reps,
+            fp.exact,
+            cfg.threshold,
+            mode=cfg.semantic_search,
+            probes=cfg.semantic_probes,
+            seed=cfg.seed,
+        )
+        search_info = {"search": found.search, "buckets": found.buckets, "probes": found.probes}
+        cand, sims, accepted = found.pairs, found.cosine, found.pairs
 
-    sims = similarity(cand)
-    accepted = cand[accept_pairs(sims, cfg.threshold)]
+        def similarity(pairs: np.ndarray) -> np.ndarray:
+            return cosine_pairs(vectors, pairs)
+
+        counts_extra = {"candidate_pairs": found.candidates}
+    else:
+        ex_edges, reps = exact_groups(fp.exact, ok)
+        cand = candidate_pairs(fp.signatures, reps, lsh.bands, lsh.rows, max_bucket=cfg.max_bucket)
+
+        def similarity(pairs: np.ndarray) -> np.ndarray:
+            if cfg.verify:
+                return exact_similarity(fp.shingles, pairs)
+            return estimate_pairs(fp.signatures, pairs)
+
+        sims = similarity(cand)
+        accepted = cand[accept_pairs(sims, cfg.threshold)]
+        counts_extra = {"candidate_pairs": int(cand.shape[0])}
     edges = np.concatenate([ex_edges, accepted]) if accepted.size else ex_edges
     linked = accepted  # the pairs a star may join: near, and with containment on, contained
     contained: Contained | None = None
@@ -161,14 +189,18 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
         if star is not None:
             d = decisions(*components(n, star))
             reason, c_in, c_rev = contained_reasons(d, cfg.threshold, c_threshold, overlap)
+    if search_info is not None:  # the same decisions, named for the measure that made them
+        reason = np.where(reason == REASON_NEAR, REASON_SEMANTIC, reason).astype(np.uint8)
     counts = {
         **document_counts(fp.shingles.counts, fp.modes),
         **cluster_counts(d.labels, d.removed, reason),
-        "candidate_pairs": int(cand.shape[0]),
+        **counts_extra,
         "verified_pairs": int(accepted.shape[0]),
-        "rejected_pairs": int(cand.shape[0] - accepted.shape[0]),
+        "rejected_pairs": counts_extra["candidate_pairs"] - int(accepted.shape[0]),
         "exact_pairs": int(ex_edges.shape[0]),
     }
+    if search_info is not None:
+        counts["removed_semantic"] = int((d.removed & (reason == REASON_SEMANTIC)).sum())
     if contained is not None:
         counts["containment_pairs"] = int(contained.pairs.shape[0])
         counts["removed_contained"] = int((d.removed & (reason == REASON_CONTAINED)).sum())
@@ -181,9 +213,10 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
         reason,
         d.removed,
         counts,
-        histogram_report(similarity_histogram(sims), cfg.verify),
+        histogram_report(similarity_histogram(sims), cfg.verify, cfg.method),
         c_in,
         c_rev,
+        search_info,
     )
 
 
@@ -193,6 +226,7 @@ __all__ = [
     "REASON_NAMES",
     "REASON_NEAR",
     "REASON_NONE",
+    "REASON_SEMANTIC",
     "Resolution",
     "choose_lsh",
     "resolve",

@@ -118,6 +118,7 @@ def dedup(
     paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
     if not paths:
         raise ConfigError("no inputs given", remedy="pass at least one file or folder")
+    _load_model(cfg)
     sources = open_sources(paths)
     if "://" not in str(output):  # the inputs as given, and the files of input folders
         check_inputs_outside([*paths, *(s.name for s in sources)], Path(output))
@@ -215,6 +216,11 @@ def _dedup_distributed(
         raise ConfigError(
             f"unknown executor {executor!r}", remedy="use executor='local' or executor='spark'"
         )
+    if cfg.method == "semantic":
+        raise ConfigError(
+            "method semantic runs on the local executor only",
+            remedy="drop --executor spark, or use --method minhash on Spark",
+        )
     if report is not None:
         raise ConfigError(
             "--report is written by local runs only",
@@ -222,6 +228,14 @@ def _dedup_distributed(
         )
     stats, outputs = dedup_spark(sources, str(output), cfg, fmt, executor)
     return DedupResult(stats, outputs)
+
+
+def _load_model(cfg: DedupConfig) -> None:
+    """Method semantic: load the model before any work, so a bad one stops the run at once."""
+    if cfg.method == "semantic" and cfg.model is not None:
+        from neardup.semantic.embed import load_model
+
+        load_model(cfg.model)
 
 
 def _write_report(path: Path, stats: dict[str, Any], out: Path) -> Path:
@@ -378,7 +392,10 @@ def _stats(
         "invalid_utf8_records": fp.invalid_utf8,
         "errors": fp.error_messages,
         "shingles_spilled_to_disk": fp.shingles_spilled,
-        "parameters": run_parameters(cfg, res.lsh, fmt),
+        "parameters": {
+            **run_parameters(cfg, res.lsh, fmt),
+            **({"semantic": res.search} if res.search is not None else {}),
+        },
         "boilerplate": _boilerplate_stats(cfg, fp, bset, 20) if cfg.strip_boilerplate else None,
         "inputs": [{"path": s.name, "format": s.format, "bytes": s.size} for s in sources],
         "stages": clock.stages,
@@ -421,6 +438,7 @@ def find_duplicates(
             remedy="use dedup() on a file, or keep=first|longest|shortest|none here",
         )
     rows = _as_rows(docs)
+    _load_model(cfg)
     batch = RawBatch("<memory>", "row", list(enumerate(rows, 1)))
     params = StageParams.from_config(cfg)
     # the same gathering as a run on disk: unique ids, bad records raise, shingles in memory

@@ -19,6 +19,7 @@ from neardup.cli.base import (
     fingerprint_options,
     spark_options,
 )
+from neardup.cli.semantic_options import semantic_options
 from neardup.config import OUTPUT_FORMATS, DedupConfig
 from neardup.params import format_parameter_report
 from neardup.report.explain import format_explanation
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 @click.option("--text-field", help="Field holding the text.  [default: text]")
 @click.option("--id-field", help="Field holding the id (generated when absent).  [default: id]")
 @fingerprint_options
+@semantic_options
 @click.option(
     "--verify/--no-verify",
     default=None,
@@ -149,12 +151,19 @@ def dedup_cmd(
         f"neardup: {s['documents']:,} documents → {s['kept']:,} kept, {s['removed']:,} removed "
         f"({s['removed_exact']:,} exact, {s['removed_near']:,} near"
         + (f", {s['removed_contained']:,} contained" if "removed_contained" in s else "")
+        + (f", {s['removed_semantic']:,} semantic" if "removed_semantic" in s else "")
         + f") in {s['clusters']:,} clusters"
     )
     p = s["parameters"]
+    how = f"{p['bands']} bands × {p['rows']} rows"
+    if p.get("method") == "semantic":
+        sem = p.get("semantic") or {}
+        how = f"{p['model']} · {sem.get('search', p['semantic_search'])} search"
+        if sem.get("buckets"):
+            how += f" ({sem['buckets']} buckets, {sem['probes']} probes)"
     click.echo(
         f"  candidates {s['candidate_pairs']:,} · verified {s['verified_pairs']:,} · "
-        f"rejected {s['rejected_pairs']:,} · {p['bands']} bands × {p['rows']} rows · "
+        f"rejected {s['rejected_pairs']:,} · {how} · "
         f"threshold {p['threshold']} · {s['total_seconds']:.2f} s · peak {s['peak_rss_mb']:.0f} MB"
     )
     extra = []
@@ -191,7 +200,9 @@ def _print_clusters(path: Path, limit: int) -> None:
             c = orjson.loads(line)
             kept = c["kept_id"] if c["kept_id"] is not None else "(none kept)"
             gone = ", ".join(
-                f"{r['id']} ({r['reason']}, J={r['similarity']:.3f})" for r in c["removed"]
+                f"{r['id']} ({r['reason']}, {'cos' if r['reason'] == 'semantic' else 'J'}="
+                f"{r['similarity']:.3f})"
+                for r in c["removed"]
             )
             click.echo(f"  cluster {c['cluster_id']}: kept {kept}; removed {gone}")
 
@@ -265,6 +276,7 @@ def boilerplate_cmd(
 @click.option("--text-field", help="Field holding the text (with --corpus).  [default: text]")
 @click.option("--id-field", help="Field holding the id (with --corpus).  [default: id]")
 @fingerprint_options
+@semantic_options
 @boilerplate_options
 @click.option(
     "--containment",

@@ -25,8 +25,13 @@ from neardup.config import KeepPolicy
 from neardup.errors import DuplicateIdError
 from neardup.keep import choose_keepers, keeper_rank
 
-REASON_NONE, REASON_EXACT, REASON_NEAR, REASON_CONTAINED = 0, 1, 2, 3
-REASON_NAMES = {REASON_EXACT: "exact", REASON_NEAR: "near", REASON_CONTAINED: "contained"}
+REASON_NONE, REASON_EXACT, REASON_NEAR, REASON_CONTAINED, REASON_SEMANTIC = 0, 1, 2, 3, 4
+REASON_NAMES = {
+    REASON_EXACT: "exact",
+    REASON_NEAR: "near",
+    REASON_CONTAINED: "contained",
+    REASON_SEMANTIC: "semantic",
+}
 HISTOGRAM_BINS = 50
 #: counts of :func:`cluster_counts`; all add up across groups except ``largest_cluster`` (max)
 CLUSTER_COUNTS = (
@@ -90,13 +95,15 @@ def similarity_histogram(similarity: np.ndarray) -> np.ndarray:
     return np.histogram(similarity, bins=HISTOGRAM_BINS, range=(0.0, 1.0))[0].astype(np.int64)
 
 
-def histogram_report(counts: np.ndarray, verify: bool) -> dict[str, Any]:
-    """The ``similarity_histogram`` entry of stats.json."""
+def histogram_report(counts: np.ndarray, verify: bool, method: str = "minhash") -> dict[str, Any]:
+    """The ``similarity_histogram`` entry of stats.json (under method semantic: the cosines of
+    the verified pairs)."""
     edges = np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)
+    measure = "exact Jaccard" if verify else "MinHash estimate"
     return {
         "bin_edges": [round(float(e), 2) for e in edges],
         "candidate_pairs": [int(c) for c in counts],
-        "measure": "exact Jaccard" if verify else "MinHash estimate",
+        "measure": "embedding cosine" if method == "semantic" else measure,
     }
 
 
@@ -359,12 +366,13 @@ def stats_counts(counts: dict[str, int]) -> dict[str, int]:
     ``exact_pairs``)."""
     n, removed, exact = counts["documents"], counts["removed"], counts["removed_exact"]
     contained = counts.get("removed_contained", 0)
+    semantic = counts.get("removed_semantic", 0)
     out = {
         "documents": n,
         "kept": n - removed,
         "removed": removed,
         "removed_exact": exact,
-        "removed_near": removed - exact - contained,
+        "removed_near": removed - exact - contained - semantic,
         "clusters": counts["clusters"],
         "largest_cluster": counts["largest_cluster"],
         "documents_in_clusters": counts["documents_in_clusters"],
@@ -377,4 +385,6 @@ def stats_counts(counts: dict[str, int]) -> dict[str, int]:
     if "removed_contained" in counts:
         out["removed_contained"] = contained
         out["containment_pairs"] = counts["containment_pairs"]
+    if "removed_semantic" in counts:
+        out["removed_semantic"] = semantic
     return out
