@@ -72,7 +72,10 @@ def load_model(name: str) -> Any:
             if path.exists():
                 model = static_model.from_pretrained(str(path))
             else:
-                model = static_model.from_pretrained(name, force_download=False)
+                try:  # read the hub cache when it holds the model
+                    model = static_model.from_pretrained(name, force_download=False)
+                except TypeError:  # model2vec before force_download
+                    model = static_model.from_pretrained(name)
         except Exception as exc:  # model2vec and the hub raise many kinds
             where = "folder" if path.exists() else "hub model"
             raise ConfigError(
