@@ -34,7 +34,7 @@ from neardup.errors import (
 )
 from neardup.executors.spark import SparkExecutor
 from neardup.index import AddResult, Index, QueryMatch
-from neardup.judge import SampleResult, sample_pairs
+from neardup.judge import SampleResult, evaluate, sample_pairs
 from neardup.records import Cluster, Document
 from neardup.text.normalize import normalize
 
@@ -61,6 +61,7 @@ __all__ = [
     "__version__",
     "candidate_probability",
     "dedup",
+    "evaluate",
     "explain",
     "explain_texts",
     "find_boilerplate",
