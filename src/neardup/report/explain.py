@@ -231,6 +231,13 @@ def explain_pair(
     else:
         verdict = "not a duplicate"
         why = f"Jaccard {similarity:.3f} < threshold {cfg.threshold}"
+    semantic = None
+    if cfg.method == "semantic":  # the cosine decides; Jaccard and MinHash stay as evidence
+        from neardup.semantic.explain import semantic_evidence, semantic_verdict
+
+        semantic = semantic_evidence(sb.norm, sb.norm_offsets, cfg)
+        if n_a and n_b and not is_exact:
+            verdict, why = semantic_verdict(semantic)
     modes = {1: "word", 2: "char"}
     return {
         "a": {"label": a.label, "shingles": n_a, "shingling": modes[int(sb.modes[0])]},
@@ -248,6 +255,7 @@ def explain_pair(
         "candidate_probability": round(float(lsh.probability(jac)), 6),
         "verdict": verdict,
         "reason": why,
+        **({"semantic": semantic} if semantic is not None else {}),
         "parameters": parameter_report(cfg, lsh),
         "containment_rule": _containment_rule(a, b, cfg),
         "passages": _passages(a, b),
@@ -288,6 +296,15 @@ def format_explanation(exp: dict[str, Any], *, width: int = 100, max_lines: int 
         f"B: {b['label']}  ({b['shingles']:,} {b['shingling']} shingles)",
         "",
         f"verdict: {exp['verdict']} — {exp['reason']}",
+        *(
+            [
+                f"cosine {exp['semantic']['cosine']:.3f} of the embeddings under "
+                f"{exp['semantic']['model']} (method semantic, threshold "
+                f"{exp['semantic']['threshold']})"
+            ]
+            if "semantic" in exp
+            else []
+        ),
         f"Jaccard {exp['jaccard']:.3f} ({exp['shared_shingles']:,} shared of "
         f"{exp['union_shingles']:,})  ·  A in B {exp['containment_a_in_b']:.3f}  ·  "
         f"B in A {exp['containment_b_in_a']:.3f}",
