@@ -153,6 +153,9 @@ class DedupConfig:
     old method's default to the new one's. ``semantic_search`` chooses the pair search
     (:mod:`neardup.semantic.search`): ``exact`` all pairs, ``buckets`` k-means buckets probed
     ``semantic_probes`` at a time, ``auto`` exact up to 20,000 distinct documents.
+
+    ``window`` (``FIELD:DURATION``, e.g. ``date:3.5d``): documents whose FIELD times lie further
+    apart are never duplicates (:mod:`neardup.timewindow`, :mod:`neardup.stages.window`).
     """
 
     threshold: float = UNSET_THRESHOLD  # becomes DEFAULT_THRESHOLDS[method]
@@ -185,6 +188,7 @@ class DedupConfig:
     model: str | None = None
     semantic_search: Literal["auto", "exact", "buckets"] = "auto"
     semantic_probes: int = 8
+    window: str | None = None  # FIELD:DURATION, see neardup.timewindow
 
     def __post_init__(self) -> None:
         if isinstance(self.keep, str):
@@ -243,6 +247,10 @@ class DedupConfig:
                     f"{name} must be {said}, got {getattr(self, name)!r}", remedy=remedy
                 )
         self._check_method()
+        if self.window is not None:
+            from neardup.timewindow import parse_window
+
+            parse_window(self.window)
         if self.boilerplate_long_min_docs is not None and (
             isinstance(self.boilerplate_long_min_docs, bool)
             or not isinstance(self.boilerplate_long_min_docs, int)

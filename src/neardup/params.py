@@ -57,6 +57,7 @@ def run_parameters(cfg: DedupConfig, lsh: LSHParams, fmt: str) -> dict[str, Any]
         "containment": cfg.containment,
         "containment_min_shingles": cfg.containment_min_shingles,
         "containment_ignore_quotes": cfg.containment_ignore_quotes,
+        **({"window": cfg.window} if cfg.window is not None else {}),
     }
 
 

@@ -41,6 +41,7 @@ from neardup.text.boilerplate import (
 )
 from neardup.text.quotes import message_author, message_parts
 from neardup.text.shingle import shingle_batch
+from neardup.timewindow import parse_window
 
 
 # --------------------------------------------------------------------------------------------
@@ -65,8 +66,9 @@ class StageParams:
     @classmethod
     def from_config(cls, cfg: DedupConfig, **extra: Any) -> StageParams:
         keep_field = cfg.keep.field if cfg.keep.kind in ("newest", "priority") else None
+        time_field = parse_window(cfg.window)[0] if cfg.window is not None else None
         return cls(
-            FieldSpec(cfg.text_field, cfg.id_field, keep_field),
+            FieldSpec(cfg.text_field, cfg.id_field, keep_field, time_field),
             cfg.ngram,
             cfg.char_ngram,
             cfg.shingle,
@@ -106,6 +108,7 @@ class BatchFingerprints:
     stripped: StrippedBatch | None = None
     contain: ContainmentBatch | None = None
     embeddings: np.ndarray | None = None  # method semantic: unit vectors, float32
+    times: list[float] | None = None  # --window: seconds per record (NaN: no time)
 
 
 @dataclass(slots=True)
@@ -224,6 +227,7 @@ def fingerprint_batch(raw: RawBatch, params: StageParams) -> BatchFingerprints:
         stripped,
         contain,
         vectors,
+        parsed.times if params.fields.time_field else None,
     )
 
 
@@ -261,6 +265,7 @@ class Fingerprints:
     authors: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
     replies: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     embeddings: np.ndarray | None = None  # method semantic: (n, dim) float32 unit vectors
+    times: list[float] = field(default_factory=list)  # --window: seconds (NaN: no time)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -433,6 +438,8 @@ def gather(
             fp.sources.append(sidx)
             fp.lines.append(line)
             fp.keep_values.append(bf.keep_values[k])
+            if bf.times is not None:
+                fp.times.append(bf.times[k])
         if not keep.all():
             _select(bf, keep)
             if bf.units is not None and fp.units is not None:

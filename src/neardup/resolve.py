@@ -45,6 +45,8 @@ from neardup.stages.decide import (
     similarity_histogram,
     star_edges_without_chains,
 )
+from neardup.stages.window import search_members, window_pairs
+from neardup.timewindow import parse_window
 from neardup.verify import estimate_pairs, exact_similarity
 
 
@@ -80,6 +82,14 @@ def _near(pairs: np.ndarray, near: np.ndarray) -> np.ndarray:
     return np.isin(k1, k2)
 
 
+def _window(fp: Fingerprints, cfg: DedupConfig) -> tuple[np.ndarray | None, float | None]:
+    """The documents' times and the window in seconds, with ``--window`` on."""
+    if cfg.window is None:
+        return None, None
+    times = np.asarray(fp.times, dtype=np.float64)
+    return times, parse_window(cfg.window)[1]
+
+
 def choose_lsh(cfg: DedupConfig) -> LSHParams:
     """The banding for a config: explicit bands/rows, or :func:`lsh_params`."""
     if cfg.bands is not None and cfg.rows is not None:
@@ -101,6 +111,7 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
         vectors = fp.embeddings if fp.embeddings is not None else np.zeros((n, 1), np.float32)
         ok &= vectors.any(axis=1)  # a text with no known token has no direction
         ex_edges, reps = exact_groups(fp.exact, ok)
+        reps = search_members(reps, ok, cfg.window is not None)
         found = search(
             vectors,
             reps,
@@ -119,6 +130,7 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
         counts_extra = {"candidate_pairs": found.candidates}
     else:
         ex_edges, reps = exact_groups(fp.exact, ok)
+        reps = search_members(reps, ok, cfg.window is not None)
         cand = candidate_pairs(fp.signatures, reps, lsh.bands, lsh.rows, max_bucket=cfg.max_bucket)
 
         def similarity(pairs: np.ndarray) -> np.ndarray:
@@ -129,6 +141,12 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
         sims = similarity(cand)
         accepted = cand[accept_pairs(sims, cfg.threshold)]
         counts_extra = {"candidate_pairs": int(cand.shape[0])}
+    verified, n_exact = int(accepted.shape[0]), int(ex_edges.shape[0])
+    times, seconds = _window(fp, cfg)
+    found_pairs = ex_edges.shape[0] + accepted.shape[0]
+    ex_edges = window_pairs(ex_edges, times, seconds)
+    accepted = window_pairs(accepted, times, seconds)
+    window_dropped = found_pairs - ex_edges.shape[0] - accepted.shape[0]
     edges = np.concatenate([ex_edges, accepted]) if accepted.size else ex_edges
     linked = accepted  # the pairs a star may join: near, and with containment on, contained
     contained: Contained | None = None
@@ -151,6 +169,9 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
         )
         c_edges = contained.pairs[ok[contained.pairs].all(axis=1)]
         c_edges = c_edges[~_near(c_edges, accepted)] if c_edges.size else c_edges
+        before = c_edges.shape[0]
+        c_edges = window_pairs(c_edges, times, seconds)
+        window_dropped += before - c_edges.shape[0]
         edges = np.concatenate([edges, c_edges]) if c_edges.size else edges
         demote = np.zeros(n, dtype=bool)
         demote[c_edges[:, 0]] = True
@@ -195,10 +216,13 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
         **document_counts(fp.shingles.counts, fp.modes),
         **cluster_counts(d.labels, d.removed, reason),
         **counts_extra,
-        "verified_pairs": int(accepted.shape[0]),
-        "rejected_pairs": counts_extra["candidate_pairs"] - int(accepted.shape[0]),
-        "exact_pairs": int(ex_edges.shape[0]),
+        "verified_pairs": verified,
+        "rejected_pairs": counts_extra["candidate_pairs"] - verified,
+        "exact_pairs": n_exact,
     }
+    if times is not None:
+        counts["window_rejected_pairs"] = int(window_dropped)
+        counts["window_undated_documents"] = int(np.isnan(times).sum())
     if search_info is not None:
         counts["removed_semantic"] = int((d.removed & (reason == REASON_SEMANTIC)).sum())
     if contained is not None:

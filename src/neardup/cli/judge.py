@@ -225,6 +225,7 @@ def format_evaluation(result: dict[str, Any], show: int) -> str:
 @click.option("--containment", type=float, help="Dedup --containment C.  [default: off]")
 @click.option("--strip-boilerplate", is_flag=True, default=None, help="Dedup --strip-boilerplate.")
 @click.option("--clustering", type=click.Choice(["components", "star"]), help="Dedup --clustering.")
+@click.option("--window", metavar="FIELD:DURATION", help="Dedup --window.")
 @click.option(
     "--on-error", type=click.Choice(["raise", "skip"]), help="Bad records: raise or skip."
 )

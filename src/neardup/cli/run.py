@@ -94,6 +94,13 @@ if TYPE_CHECKING:
     help="Whether quoted lines ('>', '|', 'In article … writes:') are left out of a message's own "
     "text for containment (default: left out, so a reply never contains its parent).",
 )
+@click.option(
+    "--window",
+    metavar="FIELD:DURATION",
+    help="Documents whose FIELD times are further apart than DURATION (units s, m, h, d; e.g. "
+    "date:3.5d) are never duplicates; a document without a time matches only others without "
+    "one.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option(
     "--dry-run", is_flag=True, help="Print the chosen bands/rows and candidate odds; run nothing."

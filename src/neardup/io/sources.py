@@ -20,6 +20,7 @@ import csv
 import gzip
 import io
 import json
+import math
 import os
 import sys
 import zlib
@@ -31,6 +32,7 @@ from typing import IO, Any, Protocol
 import orjson
 
 from neardup.errors import InputError, RecordTypeError
+from neardup.timewindow import parse_time
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _COUNTING_REPLACE = "neardup-count-replace"
@@ -56,11 +58,12 @@ FORMAT_OF_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".c
 
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
-    """Which fields hold the id, the text and the keeper value."""
+    """Which fields hold the id, the text, the keeper value and the time (``--window``)."""
 
     text_field: str = "text"
     id_field: str = "id"
     keep_field: str | None = None
+    time_field: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,7 @@ class ParsedBatch:
     lines: list[Any] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     invalid_utf8: int = 0
+    times: list[float] = field(default_factory=list)  # with spec.time_field: seconds or NaN
 
 
 def compression_of(path: Path) -> str | None:
@@ -734,6 +738,7 @@ def parse_batch(raw: RawBatch, spec: FieldSpec) -> ParsedBatch:
                     out.invalid_utf8 += 1
                 rid: Any = line
                 keep_value = None
+                when = math.nan
             else:
                 if raw.kind == "jsonl":
                     record, bad = decode_json_line(payload, raw.source, line)
@@ -743,6 +748,7 @@ def parse_batch(raw: RawBatch, spec: FieldSpec) -> ParsedBatch:
                 text = record_text(record, spec, raw.source, line)
                 rid = record_id(record, spec, raw.source, line)
                 keep_value = record.get(spec.keep_field) if spec.keep_field else None
+                when = record_time(record, spec, raw.source, line)
         except InputError as exc:
             out.errors.append(exc)
             continue
@@ -750,4 +756,25 @@ def parse_batch(raw: RawBatch, spec: FieldSpec) -> ParsedBatch:
         out.texts.append(text)
         out.keep_values.append(keep_value)
         out.lines.append(line)
+        if spec.time_field:
+            out.times.append(when)
     return out
+
+
+def record_time(record: dict[str, Any], spec: FieldSpec, source: str, line: Any) -> float:
+    """The time of a record for ``--window`` (:func:`neardup.timewindow.parse_time`): NaN
+    without a time field or value; bad input for a value that is not a time."""
+    if not spec.time_field:
+        return math.nan
+    try:
+        return parse_time(record.get(spec.time_field))
+    except ValueError as exc:
+        raise InputError(
+            str(exc),
+            path=source,
+            line=line if isinstance(line, int) else None,
+            field=spec.time_field,
+            remedy="write the time as ISO 8601 (2026-11-30T09:14:03Z) or seconds since 1970, "
+            "leave it out (a document without a time matches only others without one), or "
+            "pass --on-error skip",
+        ) from None

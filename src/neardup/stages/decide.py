@@ -387,4 +387,7 @@ def stats_counts(counts: dict[str, int]) -> dict[str, int]:
         out["containment_pairs"] = counts["containment_pairs"]
     if "removed_semantic" in counts:
         out["removed_semantic"] = semantic
+    for name in ("window_rejected_pairs", "window_undated_documents"):  # --window
+        if name in counts:
+            out[name] = counts[name]
     return out
