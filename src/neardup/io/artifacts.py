@@ -28,6 +28,7 @@ from neardup.io.commit import (
     remove_stale_results,
     write_marker,
 )
+from neardup.io.ranges import copy_jsonl
 from neardup.io.sinks import Sink, open_sink
 from neardup.io.sources import Progress, Source, decode_json_line, jsonl_lines
 from neardup.stages.decide import REASON_NAMES, cluster_lines
@@ -185,22 +186,40 @@ def write_documents(
     boilerplate: BoilerplateOutput | None = None,
     progress: Progress | None = None,
 ) -> None:
-    """Second pass: route every accepted record to kept or removed, in input order."""
+    """Second pass: route every accepted record to kept or removed, in input order.
+
+    A JSONL input written to a JSONL output, with no boilerplate to apply and no repaired
+    record, is copied as byte ranges (:func:`neardup.io.ranges.copy_jsonl`); other inputs go
+    record by record. Both write the same bytes."""
     skipped = set(fp.skipped)
     raw_ok = outputs.kept.format.startswith("jsonl")
     check_utf8 = fp.invalid_utf8 > 0
-    kept_ids = fp.ids
-    lines = fp.lines
     removed = res.removed.tolist()  # Python bools: cheap to index in this per-record loop
-    n = len(lines)
+    ends = np.searchsorted(np.asarray(fp.sources, dtype=np.int64), np.arange(len(sources)), "right")
     ordinal = 0
-    for src in sources:
+    for k, src in enumerate(sources):
+        end = int(ends[k])
+
+        def write_removed(
+            row: int, raw: bytes, line: int, src: Source = src, first: int = ordinal
+        ) -> None:
+            rec = _decode(raw, src, line)
+            _write_removed(rec, first + row, src, line, fp, res, outputs, boilerplate)
+
+        if src.format == "jsonl" and raw_ok and boilerplate is None and not check_utf8:
+            lines = np.asarray(fp.lines[ordinal:end], dtype=np.int64)
+            bad = np.array(sorted(ln for s, ln in skipped if s == src.name), dtype=np.int64)
+            copy_jsonl(
+                src, lines, res.removed[ordinal:end], bad, outputs.kept, write_removed, progress
+            )
+            ordinal = end
+            continue
         for line, raw, record in _iter_records(src):
             if progress is not None and raw is not None:
                 progress.update(len(raw))
             if skipped and (src.name, line) in skipped:
                 continue
-            if ordinal >= n or lines[ordinal] != line:
+            if ordinal >= end or fp.lines[ordinal] != line:
                 raise InputError(
                     "the input changed while neardup was reading it",
                     path=src.name,
@@ -227,28 +246,42 @@ def write_documents(
                 outputs.kept.write(rec)
                 continue
             rec = dict(record) if record is not None else _decode(raw, src, line)
-            if boilerplate is not None:
-                boilerplate.apply(rec, x, kept=False)
-            c = int(res.labels[x])
-            keeper = int(res.keepers[c])
-            rec = removed_record(
-                rec,
-                kept_id=kept_ids[keeper] if keeper >= 0 else None,
-                cluster_id=c,
-                similarity=float(res.similarity[x]),
-                reason=REASON_NAMES[int(res.reason[x])],
-                source=src.name,
-                line=line if isinstance(line, int) else None,
-            )
-            if res.containment is not None and res.containment_reverse is not None:
-                rec["containment"] = _rounded(res.containment[x])
-                rec["containment_reverse"] = _rounded(res.containment_reverse[x])
-            outputs.removed.write(rec)
+            _write_removed(rec, x, src, line, fp, res, outputs, boilerplate)
     header = next((s.columns for s in sources if s.columns), None)
     if header is not None:  # a CSV input's header, for outputs that no row reaches
         outputs.kept.expect_columns(header)
         contained = ("containment", "containment_reverse") if res.containment is not None else ()
         outputs.removed.expect_columns([*header, *ADDED_FIELDS, *contained])
+
+
+def _write_removed(
+    rec: dict[str, Any],
+    x: int,
+    src: Source,
+    line: Any,
+    fp: Fingerprints,
+    res: Resolution,
+    outputs: OutputSet,
+    boilerplate: BoilerplateOutput | None,
+) -> None:
+    """Write document ``x``, removed, with what it duplicates."""
+    if boilerplate is not None:
+        boilerplate.apply(rec, x, kept=False)
+    c = int(res.labels[x])
+    keeper = int(res.keepers[c])
+    rec = removed_record(
+        rec,
+        kept_id=fp.ids[keeper] if keeper >= 0 else None,
+        cluster_id=c,
+        similarity=float(res.similarity[x]),
+        reason=REASON_NAMES[int(res.reason[x])],
+        source=src.name,
+        line=line if isinstance(line, int) else None,
+    )
+    if res.containment is not None and res.containment_reverse is not None:
+        rec["containment"] = _rounded(res.containment[x])
+        rec["containment_reverse"] = _rounded(res.containment_reverse[x])
+    outputs.removed.write(rec)
 
 
 def removed_record(

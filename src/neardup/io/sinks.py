@@ -67,6 +67,13 @@ class Sink:
         self._fh.write(line)
         self.count += 1
 
+    def write_lines(self, data: bytes | memoryview, count: int) -> None:
+        """Write ``count`` whole JSONL lines at once (``data`` ends with a newline)."""
+        if self._fh is None:
+            raise OutputError(f"{self.path}: raw lines can only go to a JSONL output")
+        self._fh.write(data)
+        self.count += count
+
     def write(self, record: dict[str, Any]) -> None:
         """Write one record."""
         self.count += 1

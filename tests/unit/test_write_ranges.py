@@ -1,0 +1,103 @@
+"""The byte-range write pass of JSONL inputs: the bytes the per-record path wrote, odd lines
+included, and a changed input refused."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+from conftest import HARBOUR, HARBOUR_NEAR, NOTES, ORCHARD, read_records
+
+import neardup
+from neardup.errors import InputError
+from neardup.io.ranges import copy_jsonl, line_table
+from neardup.io.sinks import open_sink
+from neardup.io.sources import Source
+
+
+def _line(rec: dict[str, object]) -> bytes:
+    return json.dumps(rec, ensure_ascii=False).encode()
+
+
+def test_line_table_splits_like_bytes_split() -> None:
+    data = b'{"a": 1}\n  \t\r\n\n{"b": 2}\r\nlast'
+    starts, ends, nonblank = line_table(np.frombuffer(data, np.uint8))
+    parts = data.split(b"\n")
+    assert [data[s:e] for s, e in zip(starts, ends, strict=True)] == parts
+    assert nonblank.tolist() == [bool(p.strip()) for p in parts]
+    starts, ends, nonblank = line_table(np.frombuffer(b"x\n", np.uint8))
+    assert (starts.tolist(), ends.tolist(), nonblank.tolist()) == ([0, 2], [1, 2], [True, False])
+
+
+def test_kept_lines_are_copied_as_they_stand(tmp_path) -> None:
+    """BOM on line 1, blank and white-space lines, CRLF endings, a skipped bad record and a
+    last line without a newline: kept is the accepted lines, unchanged, each ended by \\n."""
+    lines = [
+        b"\xef\xbb\xbf" + _line({"id": "a", "text": HARBOUR}),
+        b"",
+        _line({"id": "b", "text": ORCHARD}) + b"\r",
+        b"   \t",
+        b"{not json",
+        _line({"id": "c", "text": HARBOUR_NEAR}),
+        _line({"id": "d", "text": "caf\u00e9 " + NOTES[0]}),
+        _line({"id": "e", "text": HARBOUR}),
+        _line({"id": "f", "text": NOTES[1]}),
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"\n".join(lines))  # no final newline
+    out = tmp_path / "out"
+    result = neardup.dedup(src, out, on_error="skip", workers=1)
+    assert result.stats["skipped_records"] == 1
+    removed = {r["id"] for r in read_records(out / "removed.jsonl")}
+    assert removed == {"c", "e"}
+    expected = [lines[0][3:], lines[2], lines[6], lines[8]]
+    assert (out / "kept.jsonl").read_bytes() == b"".join(x + b"\n" for x in expected)
+    [cluster] = [json.loads(x) for x in (out / "clusters.jsonl").read_text().splitlines()]
+    assert cluster["members"] == ["a", "c", "e"]
+
+
+def test_compressed_input_and_several_sources(tmp_path) -> None:
+    first = tmp_path / "a.jsonl.gz"
+    second = tmp_path / "b.jsonl.gz"
+    recs_a = [{"id": i, "text": t} for i, t in enumerate([HARBOUR, ORCHARD, NOTES[0]])]
+    recs_b = [{"id": 10 + i, "text": t} for i, t in enumerate([NOTES[1], HARBOUR, ORCHARD])]
+    first.write_bytes(gzip.compress(b"\n".join(_line(r) for r in recs_a) + b"\n"))
+    second.write_bytes(gzip.compress(b"\n".join(_line(r) for r in recs_b) + b"\n"))
+    out = tmp_path / "out"
+    neardup.dedup([first, second], out, workers=1)
+    kept = gzip.decompress((out / "kept.jsonl.gz").read_bytes())
+    assert kept == b"".join(_line(r) + b"\n" for r in [*recs_a, recs_b[0]])
+    removed = read_records(out / "removed.jsonl.gz")
+    assert [(r["id"], r["kept_id"], r["reason"]) for r in removed] == [
+        (11, 0, "exact"),
+        (12, 1, "exact"),
+    ]
+
+
+def test_a_changed_input_is_refused(tmp_path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"".join(_line({"id": i, "text": NOTES[i]}) + b"\n" for i in range(3)))
+    sink = open_sink(tmp_path / "kept.jsonl", "jsonl")
+    try:
+        with pytest.raises(InputError, match="changed while neardup was reading it"):
+            copy_jsonl(  # the scan accepted lines 1, 2 and 4; line 3 stands where 4 was
+                Source(src),
+                np.array([1, 2, 4]),
+                np.zeros(3, dtype=bool),
+                np.zeros(0, np.int64),
+                sink,
+                lambda *_: None,
+            )
+        with pytest.raises(InputError, match="changed while neardup was reading it"):
+            copy_jsonl(  # four records were accepted, the file now holds three
+                Source(src),
+                np.array([1, 2, 3, 4]),
+                np.zeros(4, dtype=bool),
+                np.zeros(0, np.int64),
+                sink,
+                lambda *_: None,
+            )
+    finally:
+        sink.abort()
