@@ -4,13 +4,15 @@ MinHash needs each document's shingles once, while it is fingerprinted; verifica
 again, but only for the documents of candidate pairs. :class:`ShingleStore` keeps the batches in
 memory up to a budget and spills everything to one file in the run's work folder beyond it, so a
 100k-document corpus (~260 MB of ids) never touches the disk and a 1M-document one (~2.6 GB)
-costs no memory: verification reads back only the candidates' ids, with large positioned reads
-(``os.pread``) into ordinary memory. A memory map would be simpler, but every page it touches
-counts as resident, and candidates are spread over the whole file.
+costs no memory: verification reads back only the candidates' ids, one window of the file at a
+time (a memory map of at most :data:`READ_WINDOW` bytes, unmapped once its
+documents are read): a map of the whole file would count every page it touched as resident, and
+candidates are spread over the whole file.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import tempfile
 from pathlib import Path
@@ -73,6 +75,31 @@ class ShingleTable:
         return sets
 
 
+def _window_sets(
+    fd: int, lo: int, hi: int, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique sets of the documents at ``starts``/``ends`` (ids), which lie within
+    ``[lo, hi)`` of the spill file. The window is mapped, read and unmapped at once: only the
+    pages of the documents asked for are read (a few of every window when the candidates are
+    spread over the corpus, where a positioned read of the window copied all of it), and at
+    most one window (:data:`READ_WINDOW`) is ever mapped."""
+    if hi <= lo:
+        return sorted_sets(np.zeros(0, np.uint32), np.zeros(1, np.int64), np.zeros(0, np.int64))
+    base = (lo * 4) // mmap.ALLOCATIONGRANULARITY * mmap.ALLOCATIONGRANULARITY
+    skip = (lo * 4 - base) // 4
+    mapped = mmap.mmap(fd, hi * 4 - base, access=mmap.ACCESS_READ, offset=base)
+    try:
+        window = np.frombuffer(mapped, dtype=np.uint32)
+        local_offsets = np.empty(2 * starts.size, dtype=np.int64)
+        local_offsets[0::2] = starts - lo + skip
+        local_offsets[1::2] = ends - lo + skip
+        out = sorted_sets(window, local_offsets, np.arange(0, 2 * starts.size, 2))
+        del window  # the buffer export must end before the map is closed
+    finally:
+        mapped.close()
+    return out
+
+
 class SpillFile:
     """Shingle ids on disk, read by positioned reads of up to :data:`READ_WINDOW` bytes."""
 
@@ -94,12 +121,7 @@ class SpillFile:
                 while j < n and (ends[j] - starts[i]) * 4 <= READ_WINDOW:
                     j += 1
                 lo, hi = int(starts[i]), int(ends[j - 1])
-                raw = os.pread(fd, (hi - lo) * 4, lo * 4)
-                window = np.frombuffer(raw, dtype=np.uint32)
-                local_offsets = np.empty(2 * (j - i), dtype=np.int64)
-                local_offsets[0::2] = starts[i:j] - lo
-                local_offsets[1::2] = ends[i:j] - lo
-                sets, offs = sorted_sets(window, local_offsets, np.arange(0, 2 * (j - i), 2))
+                sets, offs = _window_sets(fd, lo, hi, starts[i:j], ends[i:j])
                 parts.append(sets)
                 part_offsets.append(offs[1:] + shift)
                 shift += int(offs[-1])

@@ -148,9 +148,10 @@ def bucket_pairs(
     keys: np.ndarray, order: np.ndarray, members: np.ndarray, window: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs ``(a, b)``, ``a < b``, of ``members`` whose keys agree, visiting them in ``order``
-    (equal keys adjacent). Within a bucket of size ≤ ``window`` every pair is emitted; a larger
-    bucket pairs each member with the next ``window`` members (by input order), which bounds the
-    work at ``len·window`` while keeping it connected. Returns two int64 arrays."""
+    (equal keys adjacent, in any order within a bucket). Within a bucket of size ≤ ``window``
+    every pair is emitted; a larger bucket is put in increasing ``order`` value (input order when
+    ``members`` are increasing) and pairs each member with the next ``window`` members, which
+    bounds the work at ``len·window`` while keeping it connected. Returns two int64 arrays."""
     n = order.size
     # first pass: count
     count = 0
@@ -178,6 +179,8 @@ def bucket_pairs(
         size = j - i
         if size > 1:
             span = size - 1 if size <= window else window
+            if size > window:
+                order[i:j] = np.sort(order[i:j])
             for p in range(i, j):
                 for q in range(p + 1, min(j, p + 1 + span)):
                     a = members[order[p]]
@@ -213,7 +216,9 @@ def candidate_pairs(
     keys = band_keys(np.ascontiguousarray(signatures), members, bands, rows)
     found = []
     for bnd in range(bands):
-        order = np.argsort(keys[bnd], kind="stable")
+        # an unstable sort (numpy's SIMD quicksort, ~20× the stable one on 10⁶ keys): the pairs
+        # of a bucket do not depend on its order, and bucket_pairs sorts a large one itself
+        order = np.argsort(keys[bnd])
         a, b = bucket_pairs(keys[bnd], order, members, max_bucket)
         found.append((a.astype(np.uint64) << np.uint64(32)) | b.astype(np.uint64))
     packed = np.unique(np.concatenate(found)) if found else np.empty(0, np.uint64)
