@@ -16,7 +16,7 @@ from neardup.errors import ConfigError
 
 ShingleMode = Literal["auto", "word", "char"]
 OnError = Literal["raise", "skip"]
-KEEP_KINDS = ("first", "longest", "shortest", "newest", "priority", "none")
+KEEP_KINDS = ("first", "longest", "shortest", "newest", "priority", "corrected", "none")
 OUTPUT_FORMATS = ("jsonl", "jsonl.gz", "jsonl.zst", "parquet", "csv")
 #: The threshold each method uses when none is given: Jaccard of word 5-gram sets for
 #: ``minhash``, cosine of document embeddings for ``semantic``.
@@ -99,6 +99,9 @@ class KeepPolicy:
     - ``longest`` / ``shortest``: by length of the original text in characters.
     - ``newest:FIELD``: the largest value of FIELD (ISO dates and numbers compare correctly).
     - ``priority:FIELD``: the largest value of FIELD (for example a source-quality score).
+    - ``corrected`` or ``corrected:FIELD``: a version marked as a correction ("CORRECTED -"
+      heading the text or a ``title`` field), then the latest by FIELD (dates as ``--window``
+      reads them), then the first (:mod:`neardup.keep`).
     - ``none``: every member of a cluster is removed.
 
     Ties always go to the member that comes first in the input, so the choice is deterministic.
@@ -117,7 +120,8 @@ class KeepPolicy:
         if kind not in KEEP_KINDS:
             raise ConfigError(
                 f"unknown keeper policy {spec!r}",
-                remedy="use one of first, longest, shortest, newest:FIELD, priority:FIELD, none",
+                remedy="use one of first, longest, shortest, newest:FIELD, priority:FIELD, "
+                "corrected[:FIELD], none",
             )
         if kind in ("newest", "priority"):
             if not fld:
@@ -126,6 +130,8 @@ class KeepPolicy:
                     remedy=f"write it as '{kind}:FIELD', for example '{kind}:published'",
                 )
             return cls(kind, fld)
+        if kind == "corrected":
+            return cls(kind, fld.strip() or None)
         if fld:
             raise ConfigError(
                 f"keeper policy '{kind}' takes no field (got {spec!r})",
@@ -399,6 +405,11 @@ class PassagesConfig:
     def __post_init__(self) -> None:
         if isinstance(self.keep, str):
             object.__setattr__(self, "keep", KeepPolicy.parse(self.keep))
+        if self.keep.kind == "corrected":
+            raise ConfigError(
+                "keep=corrected chooses among re-sent versions, which passages does not have",
+                remedy="use --keep first, longest, shortest, newest:FIELD or priority:FIELD",
+            )
         if self.keep.kind == "none":
             raise ConfigError(
                 "keep=none would cut every copy of a passage",

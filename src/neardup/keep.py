@@ -2,10 +2,19 @@
 
 See :class:`neardup.config.KeepPolicy` for the policies. Every policy breaks ties by input order,
 so the choice is deterministic and independent of worker count.
+
+``corrected[:FIELD]`` prefers, within a cluster of re-sends, a version that says it corrects
+another — a headline (the first line of the text, or a ``title`` field) opening with
+"CORRECTED -", "(CORRECTED) -" or "CORRECTION:", as Reuters and other wires mark them — then
+the latest by FIELD (times read as :func:`neardup.timewindow.parse_time` reads them), then the
+first in input order. Its keeper value, ``(is_correction, time)``, is made when a record is
+parsed (:func:`correction_value`), so both executors rank the same values.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -14,6 +23,57 @@ import numpy as np
 
 from neardup.config import KeepPolicy
 from neardup.errors import InputError
+
+_CORRECTION = re.compile(r"^[\s(<\[]*(?:corrected|correction)[\s)>\]]*[-–—:]", re.IGNORECASE)
+
+
+def is_correction(*headlines: Any) -> bool:
+    """Whether a headline (the first line of each string given) marks a corrected version."""
+    for h in headlines:
+        if isinstance(h, str) and _CORRECTION.match(h.lstrip().split("\n", 1)[0]):
+            return True
+    return False
+
+
+def correction_value(
+    record: dict[str, Any], text: str, field: str | None, source: str, line: Any
+) -> tuple[bool, float]:
+    """The keeper value of ``corrected[:FIELD]``: whether the record is a correction (its text
+    or ``title`` field), and its FIELD time (NaN without one); a FIELD value that is not a time
+    is bad input."""
+    from neardup.timewindow import parse_time
+
+    when = math.nan
+    if field:
+        try:
+            when = parse_time(record.get(field))
+        except ValueError as exc:
+            raise InputError(
+                str(exc),
+                path=source,
+                line=line if isinstance(line, int) else None,
+                field=field,
+                remedy="write the time as ISO 8601 or seconds since 1970, leave it out (the "
+                "document then ranks after dated ones), or pass --on-error skip",
+            ) from None
+    return is_correction(text, record.get("title")), when
+
+
+def correction_flags(values: Sequence[Any]) -> np.ndarray:
+    """Which documents are corrections, from ``corrected`` keeper values."""
+    return _correction_keys(values, len(values))[0].astype(bool)
+
+
+def _correction_keys(values: Sequence[Any], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(is_correction, time)`` arrays of keeper values; missing ones and NaN times last."""
+    flags = np.zeros(n, dtype=np.int64)
+    times = np.full(n, -np.inf)
+    for x, v in enumerate(values):
+        if v is not None:
+            flags[x] = int(bool(v[0]))
+            if not math.isnan(v[1]):
+                times[x] = float(v[1])
+    return flags, times
 
 
 def _comparable(value: Any, field: str, doc_id: str) -> tuple[int, Any]:
@@ -55,6 +115,15 @@ def choose_keepers(
         return roots.astype(np.int64).copy()
     members = np.flatnonzero(labels >= 0)
     cl = labels[members]
+    if policy.kind == "corrected":
+        flags, times = _correction_keys(values or [None] * lengths.size, lengths.size)
+        order = np.lexsort((members, -times[members], -flags[members], cl))
+        sorted_cl = cl[order]
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = sorted_cl[1:] != sorted_cl[:-1]
+        keepers = np.empty(n_clusters, dtype=np.int64)
+        keepers[sorted_cl[first]] = members[order][first]
+        return keepers
     if policy.kind in ("longest", "shortest"):
         sign = -1 if policy.kind == "longest" else 1
         order = np.lexsort((members, sign * lengths[members].astype(np.int64), cl))
@@ -101,6 +170,9 @@ def keeper_rank(
     if policy.kind in ("longest", "shortest"):
         sign = -1 if policy.kind == "longest" else 1
         order = np.lexsort((ordinal, sign * lengths.astype(np.int64)))
+    elif policy.kind == "corrected":
+        flags, times = _correction_keys(values or [None] * n, n)
+        order = np.lexsort((ordinal, -times, -flags))
     else:
         if values is None or ids is None:
             raise ValueError("field-based keeper policies need values and ids")

@@ -43,6 +43,9 @@ from neardup.text.quotes import message_author, message_parts
 from neardup.text.shingle import shingle_batch
 from neardup.timewindow import parse_window
 
+#: keeper policies that read a field of each record
+KEEP_FIELD_KINDS = ("newest", "priority", "corrected")
+
 
 # --------------------------------------------------------------------------------------------
 # per-batch stage
@@ -65,10 +68,16 @@ class StageParams:
 
     @classmethod
     def from_config(cls, cfg: DedupConfig, **extra: Any) -> StageParams:
-        keep_field = cfg.keep.field if cfg.keep.kind in ("newest", "priority") else None
+        keep_field = cfg.keep.field if cfg.keep.kind in KEEP_FIELD_KINDS else None
         time_field = parse_window(cfg.window)[0] if cfg.window is not None else None
         return cls(
-            FieldSpec(cfg.text_field, cfg.id_field, keep_field, time_field),
+            FieldSpec(
+                cfg.text_field,
+                cfg.id_field,
+                keep_field,
+                time_field,
+                corrections=cfg.keep.kind == "corrected",
+            ),
             cfg.ngram,
             cfg.char_ngram,
             cfg.shingle,

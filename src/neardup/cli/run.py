@@ -49,7 +49,8 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--keep",
-    help="Keeper: first|longest|shortest|newest:FIELD|priority:FIELD|none.  [default: first]",
+    help="Keeper: first|longest|shortest|newest:FIELD|priority:FIELD|corrected[:FIELD]|none "
+    "(corrected: a 'CORRECTED -' version, then the latest by FIELD).  [default: first]",
 )
 @click.option(
     "--on-error",

@@ -32,6 +32,7 @@ from typing import IO, Any, Protocol
 import orjson
 
 from neardup.errors import InputError, RecordTypeError
+from neardup.keep import correction_value, is_correction
 from neardup.timewindow import parse_time
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
@@ -64,6 +65,7 @@ class FieldSpec:
     id_field: str = "id"
     keep_field: str | None = None
     time_field: str | None = None
+    corrections: bool = False  # keep=corrected: keeper values are (is_correction, time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -737,7 +739,7 @@ def parse_batch(raw: RawBatch, spec: FieldSpec) -> ParsedBatch:
                     text = payload.decode("utf-8", errors="replace")
                     out.invalid_utf8 += 1
                 rid: Any = line
-                keep_value = None
+                keep_value = (is_correction(text), math.nan) if spec.corrections else None
                 when = math.nan
             else:
                 if raw.kind == "jsonl":
@@ -749,6 +751,10 @@ def parse_batch(raw: RawBatch, spec: FieldSpec) -> ParsedBatch:
                 rid = record_id(record, spec, raw.source, line)
                 keep_value = record.get(spec.keep_field) if spec.keep_field else None
                 when = record_time(record, spec, raw.source, line)
+                if spec.corrections:
+                    keep_value = correction_value(
+                        record, text, spec.keep_field, raw.source, line
+                    )
         except InputError as exc:
             out.errors.append(exc)
             continue

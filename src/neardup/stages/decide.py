@@ -23,7 +23,7 @@ import orjson
 from neardup.cluster import star_groups
 from neardup.config import KeepPolicy
 from neardup.errors import DuplicateIdError
-from neardup.keep import choose_keepers, keeper_rank
+from neardup.keep import choose_keepers, correction_flags, keeper_rank
 
 REASON_NONE, REASON_EXACT, REASON_NEAR, REASON_CONTAINED, REASON_SEMANTIC = 0, 1, 2, 3, 4
 REASON_NAMES = {
@@ -161,8 +161,12 @@ def decide(
     representative and ``near_edges`` are the verified pairs; ``similarity(pairs)`` measures
     ``(k, 2)`` index pairs (exact Jaccard of the shingle sets, or the MinHash estimate). A copy
     whose exact hash equals its reference's has similarity 1 and reason ``exact``. ``demote``
-    marks documents contained in a longer one: the keeper policy chooses among the others."""
+    marks documents contained in a longer one: the keeper policy chooses among the others
+    (under ``corrected`` a correction is never demoted: a corrected take that is shorter than
+    the original still wins)."""
     n = lengths.size
+    if demote is not None and policy.kind == "corrected":
+        demote = demote & ~correction_flags(keep_values)
     demoted = demote is not None and bool(demote.any()) and policy.kind != "none"
     rank = None
     if clustering == "star" or demoted:
