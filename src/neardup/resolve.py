@@ -9,6 +9,7 @@ corpus (the Spark executor calls the same functions once per partition of whole 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -90,6 +91,33 @@ def _window(fp: Fingerprints, cfg: DedupConfig) -> tuple[np.ndarray | None, floa
     return times, parse_window(cfg.window)[1]
 
 
+def remembered(
+    measure: Callable[[np.ndarray], np.ndarray], known: np.ndarray, values: np.ndarray
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``measure`` that answers the pairs of ``known`` (``a < b``, sorted and unique, as
+    :func:`candidate_pairs` gives them) from ``values``, in either orientation, and measures
+    only the others. Jaccard similarity and its MinHash estimate are symmetric, so each answer
+    is the value ``measure`` gives."""
+    keys = (known[:, 0].astype(np.uint64) << np.uint64(32)) | known[:, 1].astype(np.uint64)
+
+    def measure_known(pairs: np.ndarray) -> np.ndarray:
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        if keys.size == 0 or pairs.shape[0] == 0:
+            return measure(pairs)
+        lo = np.minimum(pairs[:, 0], pairs[:, 1]).astype(np.uint64)
+        hi = np.maximum(pairs[:, 0], pairs[:, 1]).astype(np.uint64)
+        wanted = (lo << np.uint64(32)) | hi
+        at = np.minimum(np.searchsorted(keys, wanted), keys.size - 1)
+        hit = keys[at] == wanted
+        out = np.empty(pairs.shape[0], dtype=np.float64)
+        out[hit] = values[at[hit]]
+        if not hit.all():
+            out[~hit] = measure(pairs[~hit])
+        return out
+
+    return measure_known
+
+
 def choose_lsh(cfg: DedupConfig) -> LSHParams:
     """The banding for a config: explicit bands/rows, or :func:`lsh_params`."""
     if cfg.bands is not None and cfg.rows is not None:
@@ -105,6 +133,7 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
     n = len(fp)
     ok = eligible(fp.shingles.counts)  # empty documents are never duplicates
     search_info = None
+    similarity: Callable[[np.ndarray], np.ndarray]
     if cfg.method == "semantic":
         from neardup.semantic.search import cosine_pairs, search
 
@@ -124,8 +153,10 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
         search_info = {"search": found.search, "buckets": found.buckets, "probes": found.probes}
         cand, sims, accepted = found.pairs, found.cosine, found.pairs
 
-        def similarity(pairs: np.ndarray) -> np.ndarray:
+        def cosine(pairs: np.ndarray) -> np.ndarray:
             return cosine_pairs(vectors, pairs)
+
+        similarity = cosine
 
         counts_extra = {"candidate_pairs": found.candidates}
     else:
@@ -133,12 +164,14 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
         reps = search_members(reps, ok, cfg.window is not None)
         cand = candidate_pairs(fp.signatures, reps, lsh.bands, lsh.rows, max_bucket=cfg.max_bucket)
 
-        def similarity(pairs: np.ndarray) -> np.ndarray:
+        def measured(pairs: np.ndarray) -> np.ndarray:
             if cfg.verify:
                 return exact_similarity(fp.shingles, pairs)
             return estimate_pairs(fp.signatures, pairs)
 
-        sims = similarity(cand)
+        sims = measured(cand)
+        # a removed document's keeper is mostly the other end of one of its candidate pairs
+        similarity = remembered(measured, cand, sims)
         accepted = cand[accept_pairs(sims, cfg.threshold)]
         counts_extra = {"candidate_pairs": int(cand.shape[0])}
     verified, n_exact = int(accepted.shape[0]), int(ex_edges.shape[0])
