@@ -150,7 +150,12 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
             probes=cfg.semantic_probes,
             seed=cfg.seed,
         )
-        search_info = {"search": found.search, "buckets": found.buckets, "probes": found.probes}
+        search_info = {
+            "search": found.search,
+            "buckets": found.buckets,
+            "probes": found.probes,
+            "documents_at_cap": found.at_cap,
+        }
         cand, sims, accepted = found.pairs, found.cosine, found.pairs
 
         def cosine(pairs: np.ndarray) -> np.ndarray:

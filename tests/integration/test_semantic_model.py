@@ -145,7 +145,7 @@ def test_dedup_outputs_and_stats(tmp_path: Path, model: str) -> None:
     assert stats["removed_near"] == 0
     p = stats["parameters"]
     assert p["method"] == "semantic" and p["threshold"] == 0.9 and p["model"] == model
-    assert p["semantic"] == {"search": "exact", "buckets": 0, "probes": 0}
+    assert p["semantic"] == {"search": "exact", "buckets": 0, "probes": 0, "documents_at_cap": 0}
     assert stats["similarity_histogram"]["measure"] == "embedding cosine"
     clusters = read_clusters(out)
     assert [c["kept_id"] for c in clusters] == ["harbour", "orchard"]

@@ -137,3 +137,26 @@ def test_a_missing_model_folder_is_a_config_error(tmp_path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError, match="is a file"):
         load_model(str(tmp_path / "file"))
+
+
+def test_each_document_keeps_its_closest_pairs_when_all_are_alike() -> None:
+    """A blob where every pair is above the threshold: each document keeps its ``cap`` closest
+    pairs (a pair stays when either document keeps it), in both searches, in any order."""
+    rng = np.random.default_rng(2)
+    centre = rng.normal(size=64)
+    v = unit_rows(centre + rng.normal(scale=0.05, size=(400, 64)) * np.abs(centre).mean())
+    full = v.astype(np.float64) @ v.astype(np.float64).T
+    assert (full >= 0.9).all()
+    cap = 5
+    np.fill_diagonal(full, -np.inf)
+    top = np.argsort(-full, axis=1)[:, :cap]
+    expected = {(min(i, int(j)), max(i, int(j))) for i in range(400) for j in top[i]}
+    keys = keys_of(400)
+    exact = search(v, np.arange(400), keys, 0.9, mode="exact", cap=cap)
+    assert as_set(exact.pairs) == expected
+    assert exact.at_cap == 400
+    buckets = search(v, np.arange(400), keys, 0.9, mode="buckets", probes=20, cap=cap)
+    assert as_set(buckets.pairs) == expected
+    perm = rng.permutation(400)
+    moved = search(v[perm], np.arange(400), keys[perm], 0.9, mode="exact", cap=cap)
+    assert as_set(np.sort(perm[moved.pairs], axis=1)) == expected

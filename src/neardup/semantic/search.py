@@ -13,6 +13,18 @@ Two searches, both followed by exact verification of every candidate (:func:`cos
   almost always rank among each other's first few; the recall measured against the exact search
   is in ``bench/semantic/README.md``.
 
+Bounded memory: a corpus whose embeddings are all alike (long documents mixed from one pool of
+sentences average out to near one direction) can have a share of *all* pairs above the
+threshold. Each document therefore keeps at most :data:`MAX_NEIGHBOURS` pairs, its closest; a
+pair stays when it is among the closest of either of its documents, so memory holds about
+``n · MAX_NEIGHBOURS`` pairs. A pair outside the closest of both its documents within a subset
+of the pairs is outside them within all, so the search drops such pairs block by block and the
+result is the rule applied to every pair at once (a block keeps every pair within
+:data:`SLACK` of a row's or column's ``MAX_NEIGHBOURS``-th float32 product, so float32
+rounding cannot drop a pair the exact cosine would keep). A run reports the documents that
+reached the cap (``documents_at_cap``); connected components barely change (the closest links
+hold a blob together), a star loses the members beyond the cap.
+
 Determinism: the documents are put in the order of their exact hashes (the content, not the
 input, decides the order), the k-means sample is a prefix of that order and its seed is fixed,
 so the same documents in any input order give the same candidates. Candidates pass a float32
@@ -37,12 +49,17 @@ COL_BLOCK = 16_384
 #: k-means: Lloyd iterations, and sample size per centroid
 KMEANS_ITERATIONS = 12
 SAMPLE_PER_CENTROID = 48
+#: the most pairs a document keeps (its closest; a pair stays if either document keeps it)
+MAX_NEIGHBOURS = 100
+#: pairs whose exact cosine is computed at once (bounds the float64 copies of the vectors)
+COSINE_CHUNK = 65_536
 
 
 @dataclass(frozen=True, slots=True)
 class SemanticPairs:
     """Verified pairs (``pairs[:, 0] < pairs[:, 1]``, ordinals, sorted) with their cosine, and
-    how they were found."""
+    how they were found: ``candidates`` proposals passed the float32 pre-filter and had their
+    cosine computed, ``at_cap`` documents reached the :data:`MAX_NEIGHBOURS` cap."""
 
     pairs: np.ndarray
     cosine: np.ndarray
@@ -50,39 +67,119 @@ class SemanticPairs:
     search: str
     buckets: int
     probes: int
+    at_cap: int = 0
 
 
 def cosine_pairs(vectors: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """Exact cosine of ``(k, 2)`` index pairs of unit rows: the float64 dot product, clipped to
-    [-1, 1] (0 when a row is zero)."""
+    [-1, 1] (0 when a row is zero). Each pair's value depends on its two rows alone."""
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-    if pairs.shape[0] == 0:
-        return np.zeros(0, dtype=np.float64)
-    a = vectors[pairs[:, 0]].astype(np.float64)
-    b = vectors[pairs[:, 1]].astype(np.float64)
-    return np.clip((a * b).sum(axis=1), -1.0, 1.0)
+    out = np.zeros(pairs.shape[0], dtype=np.float64)
+    for lo in range(0, pairs.shape[0], COSINE_CHUNK):
+        p = pairs[lo : lo + COSINE_CHUNK]
+        a = vectors[p[:, 0]].astype(np.float64)
+        b = vectors[p[:, 1]].astype(np.float64)
+        out[lo : lo + p.shape[0]] = np.clip((a * b).sum(axis=1), -1.0, 1.0)
+    return out
 
 
-def block_pairs(a: np.ndarray, b: np.ndarray, floor: float, same: bool) -> np.ndarray:
-    """Local index pairs ``(i, j)`` with ``a[i] · b[j] ≥ floor`` by blocked float32 products;
-    with ``same`` (``a`` is ``b``) only ``i < j``."""
-    found: list[np.ndarray] = []
+def _closest(score: np.ndarray, hits: np.ndarray, k: int, axis: int) -> np.ndarray:
+    """Mask of the hits along ``axis`` within :data:`SLACK` of the ``k``-th highest (all hits
+    where there are at most ``k``): a superset of the ``k`` closest by exact cosine, since a
+    float32 product is within 1e-6 of it."""
+    many = hits.sum(axis=axis) > k
+    if not many.any():
+        return hits
+    masked = np.where(hits, score, -np.inf)
+    kth = -np.partition(-masked, k - 1, axis=axis).take(k - 1, axis=axis)
+    edge = np.where(many, kth - SLACK, -np.inf)
+    return hits & (score >= (edge[:, None] if axis == 1 else edge[None, :]))
+
+
+def block_pairs(
+    a: np.ndarray, b: np.ndarray, floor: float, same: bool, cap: int = MAX_NEIGHBOURS
+) -> Iterator[np.ndarray]:
+    """Local index pairs ``(i, j)`` with ``a[i] · b[j] ≥ floor`` by blocked float32 products,
+    one array per block; with ``same`` (``a`` is ``b``) only ``i < j``. Within a block, a row
+    or column with more than ``cap`` hits keeps its ``cap`` highest (the cap of
+    :data:`MAX_NEIGHBOURS`, applied early)."""
     for i0 in range(0, a.shape[0], ROW_BLOCK):
         rows = a[i0 : i0 + ROW_BLOCK]
         j_start = i0 if same else 0
         for j0 in range(j_start, b.shape[0], COL_BLOCK):
             s = rows @ b[j0 : j0 + COL_BLOCK].T
-            r, c = np.nonzero(s >= floor)
-            r = r + i0
-            c = c + j0
-            if same:
-                keep = c > r
-                r, c = r[keep], c[keep]
+            hits = s >= floor
+            if same and j0 == i0:
+                hits &= np.triu(np.ones(hits.shape, dtype=bool), k=1)
+            if hits.sum() > cap:
+                hits = _closest(s, hits, cap, 1) | _closest(s, hits, cap, 0)
+            r, c = np.nonzero(hits)
             if r.size:
-                found.append(np.stack([r, c], axis=1))
-    if not found:
-        return np.zeros((0, 2), dtype=np.int64)
-    return np.concatenate(found).astype(np.int64)
+                yield np.stack([r + i0, c + j0], axis=1).astype(np.int64)
+
+
+class _Collector:
+    """Verified pairs of local indices, kept within the neighbour cap as they arrive."""
+
+    def __init__(self, x: np.ndarray, threshold: float, cap: int) -> None:
+        self.x, self.threshold, self.cap = x, threshold, cap
+        self.pairs: list[np.ndarray] = []
+        self.cos: list[np.ndarray] = []
+        self.held = 0
+        self.budget = max(4_000_000, 4 * cap * x.shape[0])
+        self.candidates = 0
+        self.verified = 0
+
+    def add(self, local: np.ndarray) -> None:
+        if local.size == 0:
+            return
+        local = np.sort(local, axis=1)
+        self.candidates += local.shape[0]
+        cos = cosine_pairs(self.x, local)
+        ok = cos >= self.threshold
+        self.pairs.append(local[ok])
+        self.cos.append(cos[ok])
+        self.held += int(ok.sum())
+        if self.held > self.budget:
+            self._prune()
+
+    def _prune(self) -> None:
+        pairs = np.concatenate(self.pairs) if self.pairs else np.zeros((0, 2), np.int64)
+        cos = np.concatenate(self.cos) if self.cos else np.zeros(0)
+        if pairs.size:
+            key = pairs[:, 0] * self.x.shape[0] + pairs[:, 1]
+            key, first = np.unique(key, return_index=True)
+            pairs, cos = pairs[first], cos[first]
+            keep, _ = self._ranked(pairs, cos)
+            pairs, cos = pairs[keep], cos[keep]
+        self.pairs, self.cos, self.held = [pairs], [cos], pairs.shape[0]
+
+    def _ranked(self, pairs: np.ndarray, cos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which pairs are among the ``cap`` closest of either document (ties: the partner
+        first in content order), and each document's number of pairs."""
+        n = pairs.shape[0]
+        doc = np.concatenate([pairs[:, 0], pairs[:, 1]])
+        other = np.concatenate([pairs[:, 1], pairs[:, 0]])
+        score = np.concatenate([cos, cos])
+        order = np.lexsort((other, -score, doc))
+        d = doc[order]
+        start = np.r_[0, np.flatnonzero(d[1:] != d[:-1]) + 1]
+        counts = np.diff(np.r_[start, d.size])
+        rank = np.arange(d.size) - np.repeat(start, counts)
+        keep = np.zeros(n, dtype=bool)
+        keep[order[rank < self.cap] % n] = True
+        degree = np.bincount(doc, minlength=self.x.shape[0])
+        return keep, degree
+
+    def result(self) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """Pairs, cosines, candidates checked, and documents at the cap (they kept ``cap``
+        pairs of their own and may have had more)."""
+        self._prune()
+        pairs, cos = self.pairs[0], self.cos[0]
+        at_cap = 0
+        if pairs.size:
+            at_cap = int((self._ranked(pairs, cos)[1] >= self.cap).sum())
+        return pairs, cos, self.candidates, at_cap
 
 
 def train_centroids(sample: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -138,12 +235,12 @@ def bucket_candidates(vectors: np.ndarray, probe: np.ndarray, floor: float) -> I
             continue
         xh = vectors[home]
         if home.size > 1:
-            local = block_pairs(xh, xh, floor, same=True)
-            yield np.stack([home[local[:, 0]], home[local[:, 1]]], axis=1)
+            for local in block_pairs(xh, xh, floor, same=True):
+                yield np.stack([home[local[:, 0]], home[local[:, 1]]], axis=1)
         guests = visitors[b]
         if guests.size:
-            local = block_pairs(vectors[guests], xh, floor, same=False)
-            yield np.stack([guests[local[:, 0]], home[local[:, 1]]], axis=1)
+            for local in block_pairs(vectors[guests], xh, floor, same=False):
+                yield np.stack([guests[local[:, 0]], home[local[:, 1]]], axis=1)
 
 
 def search(
@@ -155,9 +252,11 @@ def search(
     mode: str = "auto",
     probes: int = 8,
     seed: int = 42,
+    cap: int = MAX_NEIGHBOURS,
 ) -> SemanticPairs:
     """Verified pairs with cosine ≥ ``threshold`` among ``members`` (ordinals of unit rows of
-    ``vectors``). ``order_key`` ``(n, 2)`` (the exact hashes) orders the members by content.
+    ``vectors``), at most ``cap`` closest per document. ``order_key`` ``(n, 2)`` (the exact
+    hashes) orders the members by content.
 
     ``mode``: ``exact`` (all pairs), ``buckets`` (k-means, ``probes`` buckets per document) or
     ``auto`` (exact up to :data:`EXACT_LIMIT` members)."""
@@ -169,24 +268,21 @@ def search(
     members = members[np.lexsort((members, keys[:, 1], keys[:, 0]))]
     x = np.ascontiguousarray(vectors[members])
     floor = float(threshold) - SLACK
+    found = _Collector(x, float(threshold), cap)
     k = p = 0
-    if m < 2:
-        local = np.zeros((0, 2), dtype=np.int64)
-    elif mode == "exact":
-        local = block_pairs(x, x, floor, same=True)
-    else:
+    if m >= 2 and mode == "exact":
+        for local in block_pairs(x, x, floor, same=True, cap=cap):
+            found.add(local)
+    elif m >= 2:
         k = max(1, round(float(np.sqrt(m))))
         sample = x[: min(m, SAMPLE_PER_CENTROID * k)]
         centroids = train_centroids(sample, k, seed)
         k = centroids.shape[0]
         probe = nearest_buckets(x, centroids, probes)
         p = probe.shape[1]
-        parts = list(bucket_candidates(x, probe, floor))
-        local = np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.int64)
+        for local in bucket_candidates(x, probe, floor):
+            found.add(local)
+    local, cos, candidates, at_cap = found.result()
     pairs = np.sort(members[local], axis=1) if local.size else np.zeros((0, 2), np.int64)
-    if pairs.size:
-        pairs = np.unique(pairs, axis=0)
-    candidates = int(pairs.shape[0])
-    cos = cosine_pairs(vectors, pairs)
-    ok = cos >= threshold
-    return SemanticPairs(pairs[ok], cos[ok], candidates, mode, k, p)
+    order = np.lexsort((pairs[:, 1], pairs[:, 0])) if pairs.size else np.zeros(0, np.int64)
+    return SemanticPairs(pairs[order], cos[order], candidates, mode, k, p, at_cap)
