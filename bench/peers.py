@@ -158,6 +158,13 @@ def self_hwm_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its children waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def children_maxrss_bytes() -> int:
     """ru_maxrss of the largest waited-for descendant (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
@@ -246,10 +253,23 @@ class SketchPeer:
                         cand.append(pack(i, j))
         work_s = time.perf_counter() - t0
         wall_s = time.time() - t_spawn
+        cpu = cpu_seconds()
         peak_tree = sampler.stop()
         peak = max(peak_tree, self_hwm_bytes())
         cand_sorted = sorted(set(cand))
         write_pairs(out / "pairs.bin", cand_sorted)
+        timed = {
+            "docs": n_docs,
+            "wall_s": round(wall_s, 3),
+            "work_s": round(work_s, 3),
+            "cpu_s": round(cpu, 3),
+            "peak_rss_bytes": peak,
+            "peak_rss_tree_sampled_bytes": peak_tree,
+            "candidates": len(cand_sorted),
+            "candidate_emissions": len(cand),
+        }
+        if not self.cfg.get("postfilters", True):
+            return timed
 
         # +est: MinHash-estimated Jaccard >= threshold.
         t1 = time.perf_counter()
@@ -273,13 +293,7 @@ class SketchPeer:
         verify_s = time.perf_counter() - t2
         write_pairs(out / "pairs_verify.bin", verified)
         return {
-            "docs": n_docs,
-            "wall_s": round(wall_s, 3),
-            "work_s": round(work_s, 3),
-            "peak_rss_bytes": peak,
-            "peak_rss_tree_sampled_bytes": peak_tree,
-            "candidates": len(cand_sorted),
-            "candidate_emissions": len(cand),
+            **timed,
             "est_s": round(est_s, 3),
             "verify_s": round(verify_s, 3),
             "verify_checked": n_checked,
@@ -467,12 +481,15 @@ def run_neardup(cfg: dict, corpus: Path, out: Path) -> dict:
     if "--no-progress" in help_text:
         cmd += ["--no-progress"]
     cmd += cfg.get("neardup_args", [])
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)  # the --help call above
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sampler = RssSampler(proc.pid, interval=0.02)
     sampler.start()
     stdout, stderr = proc.communicate()
     wall_s = time.perf_counter() - t0
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # the CLI and anything it waited for
+    cpu_s = kids.ru_utime + kids.ru_stime - before.ru_utime - before.ru_stime
     peak_tree = sampler.stop()
     maxrss = children_maxrss_bytes()
     if proc.returncode != 0:
@@ -503,6 +520,7 @@ def run_neardup(cfg: dict, corpus: Path, out: Path) -> dict:
     return {
         "docs": len(index),
         "wall_s": round(wall_s, 3),
+        "cpu_s": round(cpu_s, 3),
         "peak_rss_bytes": max(peak_tree, maxrss),
         "peak_rss_tree_sampled_bytes": peak_tree,
         "maxrss_largest_process_bytes": maxrss,
