@@ -23,7 +23,7 @@ from neardup.api import (
     plan,
 )
 from neardup.candidates.lsh import LSHParams, candidate_probability, lsh_params
-from neardup.config import DedupConfig, KeepPolicy, PassagesConfig
+from neardup.config import PRESETS, DedupConfig, KeepPolicy, PassagesConfig
 from neardup.errors import (
     ConfigError,
     DuplicateIdError,
@@ -39,6 +39,7 @@ from neardup.records import Cluster, Document
 from neardup.text.normalize import normalize
 
 __all__ = [
+    "PRESETS",
     "AddResult",
     "Cluster",
     "ConfigError",

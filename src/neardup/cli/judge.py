@@ -10,7 +10,7 @@ import click
 import orjson
 
 from neardup.cli.base import cli, emit_json, fingerprint_options
-from neardup.config import DedupConfig
+from neardup.config import PRESETS, DedupConfig, preset
 from neardup.errors import OutputError
 from neardup.judge.sample import (
     CHAR_MIN,
@@ -226,6 +226,7 @@ def format_evaluation(result: dict[str, Any], show: int) -> str:
 @click.option("--strip-boilerplate", is_flag=True, default=None, help="Dedup --strip-boilerplate.")
 @click.option("--clustering", type=click.Choice(["components", "star"]), help="Dedup --clustering.")
 @click.option("--window", metavar="FIELD:DURATION", help="Dedup --window.")
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), help="Dedup --preset.")
 @click.option(
     "--on-error", type=click.Choice(["raise", "skip"]), help="Bad records: raise or skip."
 )
@@ -254,7 +255,10 @@ def evaluate_cmd(
     (duplicate null) are skipped and counted."""
     from neardup.judge.score import evaluate
 
+    name = options.pop("preset", None)
     changes = {k: v for k, v in options.items() if v is not None}
+    if name is not None:
+        changes = {**preset(name), **changes}
     if config_file is not None or changes:
         base = DedupConfig.from_toml(config_file) if config_file else DedupConfig()
         cfg: DedupConfig | None = base.with_(**changes) if changes else base

@@ -20,7 +20,7 @@ from neardup.cli.base import (
     spark_options,
 )
 from neardup.cli.semantic_options import semantic_options
-from neardup.config import OUTPUT_FORMATS, DedupConfig
+from neardup.config import OUTPUT_FORMATS, PRESETS, DedupConfig, preset
 from neardup.params import format_parameter_report
 from neardup.report.explain import format_explanation
 
@@ -61,7 +61,8 @@ if TYPE_CHECKING:
     "--clustering",
     type=click.Choice(["components", "star"]),
     help="components: every chain of near-duplicates is one cluster (default); star: each "
-    "removed document is within the threshold of the one kept for it.",
+    "removed document is within the threshold of the one kept for it (default with --method "
+    "semantic).",
 )
 @click.option("--workers", type=int, help="Worker threads.  [default: all cores]")
 @click.option("--batch-size", type=int, help="Documents per batch.  [default: 1024]")
@@ -94,6 +95,12 @@ if TYPE_CHECKING:
     default=None,
     help="Whether quoted lines ('>', '|', 'In article … writes:') are left out of a message's own "
     "text for containment (default: left out, so a reply never contains its parent).",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(sorted(PRESETS)),
+    help="Settings for a kind of text; options given explicitly win. ocr: character 5-grams at "
+    "Jaccard 0.7, for text with recognition errors (README, 'Noisy text').",
 )
 @click.option(
     "--window",
@@ -136,7 +143,10 @@ def dedup_cmd(
     a complete result.
     """
     base = DedupConfig.from_toml(config_file) if config_file else DedupConfig()
+    name = options.pop("preset", None)
     changes = {k: v for k, v in options.items() if v is not None}
+    if name is not None:
+        changes = {**preset(name), **changes}
     cfg = base.with_(**changes) if changes else base
     if dry_run:
         parameters = plan(cfg)

@@ -752,9 +752,7 @@ def parse_batch(raw: RawBatch, spec: FieldSpec) -> ParsedBatch:
                 keep_value = record.get(spec.keep_field) if spec.keep_field else None
                 when = record_time(record, spec, raw.source, line)
                 if spec.corrections:
-                    keep_value = correction_value(
-                        record, text, spec.keep_field, raw.source, line
-                    )
+                    keep_value = correction_value(record, text, spec.keep_field, raw.source, line)
         except InputError as exc:
             out.errors.append(exc)
             continue
