@@ -103,6 +103,17 @@ def test_threshold_default_follows_the_method() -> None:
     assert DedupConfig.from_dict(sem.to_dict()) == sem
 
 
+def test_clustering_default_follows_the_method() -> None:
+    assert DedupConfig().clustering == "components"
+    sem = DedupConfig(method="semantic", model="m")
+    assert sem.clustering == "star"
+    assert DedupConfig().with_(method="semantic", model="m").clustering == "star"
+    explicit = DedupConfig(method="semantic", model="m", clustering="components")
+    assert explicit.clustering == "components"
+    assert sem.with_(method="minhash", model=None).clustering == "components"
+    assert DedupConfig.from_dict(sem.to_dict()).clustering == "star"
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
