@@ -7,11 +7,13 @@ its peak RSS (``ru_maxrss``) and its clusters. Runs alternate between the tools;
 medians over ``--rounds``. Wrap the whole script in ``flock /tmp/neardup-bench.lock`` so timed
 runs never overlap.
 
-Scoring: a tool's predicted pairs are all pairs of documents in one of its clusters (semhash's
-``duplicate_of`` links joined into clusters the same way). With ``--truth`` (planted clusters,
-:mod:`make_paraphrase`) the true pairs are the pairs within a planted cluster; with ``--msrp``
-only MSRP's labelled pairs are scored (a labelled pair is predicted positive when both sentences
-are in one cluster) and the predicted pairs outside them are counted apart.
+Scoring: a tool's predicted pairs are all pairs of documents in one of its clusters (the
+links of each removed document to the one kept for it — neardup's ``kept_id``, semhash's
+``duplicate_of`` — joined into clusters). With ``--truth`` (planted clusters,
+:mod:`make_paraphrase`) the true pairs are the pairs within a planted cluster, and the links are
+scored too: a removal is right when it and its kept document are in one planted cluster. With
+``--msrp`` only MSRP's labelled pairs are scored (a labelled pair is predicted positive when
+both sentences are in one cluster) and the predicted pairs outside them are counted apart.
 
     flock /tmp/neardup-bench.lock .venv/bin/python bench/semantic/peers.py \\
         bench/data/semantic/para-10000.jsonl --truth bench/data/semantic/para-10000.truth.jsonl \\
@@ -56,18 +58,20 @@ def clusters_of(links: list[tuple[str, str]]) -> list[list[str]]:
     return [sorted(g) for g in groups.values() if len(g) > 1]
 
 
-def run_neardup(corpus: Path, model: str, threshold: float, workers: int | None) -> list[list[str]]:
+def run_neardup(
+    corpus: Path, model: str, threshold: float, workers: int | None
+) -> list[tuple[str, str]]:
     import neardup
 
     with tempfile.TemporaryDirectory(prefix="sem-bench-") as out:
         neardup.dedup(
             corpus, out, method="semantic", model=model, threshold=threshold, workers=workers
         )
-        with open(Path(out) / "clusters.jsonl", encoding="utf-8") as fh:
-            return [[str(m) for m in json.loads(line)["members"]] for line in fh]
+        with open(Path(out) / "removed.jsonl", encoding="utf-8") as fh:
+            return [(str(r["id"]), str(r["kept_id"])) for r in map(json.loads, fh)]
 
 
-def run_semhash(corpus: Path, model: str, threshold: float) -> list[list[str]]:
+def run_semhash(corpus: Path, model: str, threshold: float) -> list[tuple[str, str]]:
     from model2vec import StaticModel
     from semhash import SemHash
 
@@ -75,33 +79,42 @@ def run_semhash(corpus: Path, model: str, threshold: float) -> list[list[str]]:
         records = [{"id": str(r["id"]), "text": r["text"]} for r in map(json.loads, fh)]
     sh = SemHash.from_records(records, columns=["text"], model=StaticModel.from_pretrained(model))
     result = sh.self_deduplicate(threshold=threshold)
-    links = [(d.record["id"], d.duplicate_of["id"]) for d in result.filtered]
-    return clusters_of(links)
+    return [(d.record["id"], d.duplicate_of["id"]) for d in result.filtered]
 
 
 def one(tool: str, corpus: Path, model: str, threshold: float, workers: int | None) -> dict:
     t = time.perf_counter()
     if tool == "neardup":
-        clusters = run_neardup(corpus, model, threshold, workers)
+        links = run_neardup(corpus, model, threshold, workers)
     else:
-        clusters = run_semhash(corpus, model, threshold)
+        links = run_semhash(corpus, model, threshold)
     wall = time.perf_counter() - t
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {
-        "tool": tool,
-        "wall_s": round(wall, 3),
-        "peak_rss_mb": round(rss, 1),
-        "clusters": clusters,
-    }
+    return {"tool": tool, "wall_s": round(wall, 3), "peak_rss_mb": round(rss, 1), "links": links}
 
 
 def pairs(clusters: list[list[str]]) -> set[tuple[str, str]]:
     return {(a, b) for c in clusters for a, b in itertools.combinations(sorted(c), 2)}
 
 
-def truth_pairs(path: Path) -> set[tuple[str, str]]:
+def truth_clusters(path: Path) -> list[list[str]]:
     with open(path, encoding="utf-8") as fh:
-        return pairs([[t["base"], *t["variants"]] for t in map(json.loads, fh)])
+        return [[t["base"], *t["variants"]] for t in map(json.loads, fh)]
+
+
+def score_links(links: list[tuple[str, str]], truth: list[list[str]]) -> dict:
+    """Each removal's link to the document kept for it: true when both are in one planted
+    cluster; and the planted duplicates (members beyond one per cluster) so removed."""
+    where = {m: k for k, c in enumerate(truth) for m in c}
+    good = sum(1 for a, b in links if a in where and where.get(b) == where[a])
+    planted = sum(len(c) - 1 for c in truth)
+    return {
+        "removals": len(links),
+        "removal_links_true": good,
+        "removal_precision": round(good / len(links), 4) if links else None,
+        "planted_duplicates": planted,
+        "removal_recall": round(min(good, planted) / planted, 4) if planted else None,
+    }
 
 
 def score(pred: set, truth: set) -> dict:
@@ -175,7 +188,8 @@ def main() -> None:
     if args.msrp:
         args.corpus = Path("bench/data/semantic/msrp-sentences.jsonl")
         labelled = msrp_corpus(args.msrp, args.corpus)
-    truth = truth_pairs(args.truth) if args.truth else None
+    truth_groups = truth_clusters(args.truth) if args.truth else None
+    truth = pairs(truth_groups) if truth_groups is not None else None
     runs: dict[str, list[dict]] = {t: [] for t in args.tools.split(",")}
     for r in range(args.rounds):
         for tool in runs:
@@ -184,6 +198,7 @@ def main() -> None:
             if args.workers:
                 cmd += ["--workers", str(args.workers)]
             res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+            res["clusters"] = clusters_of([tuple(x) for x in res["links"]])
             runs[tool].append(res)
             print(f"round {r + 1} {tool}: {res['wall_s']:.2f} s, {res['peak_rss_mb']:.0f} MB, "
                   f"{len(res['clusters']):,} clusters", file=sys.stderr)  # fmt: skip
@@ -204,8 +219,9 @@ def main() -> None:
                 sorted(map(tuple, x["clusters"])) == sorted(map(tuple, final[tool])) for x in rs
             ),
         }
-        if truth is not None:
+        if truth is not None and truth_groups is not None:
             entry.update(score(pairs(final[tool]), truth))
+            entry.update(score_links([tuple(x) for x in rs[-1]["links"]], truth_groups))
         if labelled is not None:
             entry.update(score_labelled(final[tool], labelled))
         report["tools"][tool] = entry
