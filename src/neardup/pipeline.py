@@ -26,6 +26,7 @@ from neardup.errors import InputError
 from neardup.executors.local import LocalExecutor
 from neardup.fingerprint.exact import exact_hashes
 from neardup.fingerprint.minhash import signatures as minhash_signatures
+from neardup.heap import stack
 from neardup.io.sources import FieldSpec, Progress, RawBatch, Source, parse_batch
 from neardup.sharedtext.containment import WINDOW as CONTAINMENT_WINDOW
 from neardup.sharedtext.containment import own_set
@@ -470,7 +471,7 @@ def gather(
         "n_tokens": np.zeros(0, np.int64),
     }
     for name, chunks in parts.items():
-        setattr(fp, name, np.concatenate(chunks) if chunks else empty[name])
+        setattr(fp, name, stack(chunks) if chunks else empty[name])
     if contain["hash"]:
         fp.contain_hash = np.concatenate(contain["hash"])
         fp.contain_doc = np.concatenate(contain["doc"])
