@@ -54,7 +54,7 @@ HARBOUR_P = paraphrase(
     HARBOUR, [("noticed", "saw"), ("crowd", "throng"), ("strange", "odd"), ("pupils", "students")]
 )
 ORCHARD_P = paraphrase(ORCHARD, [("planted", "set out"), ("choosing", "picking")])
-ORCHARD_CUT = " ".join(sentences(ORCHARD)[:-1])  # the last sentence dropped
+ORCHARD_CUT = " ".join(s for k, s in enumerate(sentences(ORCHARD)) if k != 1)  # one dropped
 
 
 def records() -> list[dict[str, str]]:
@@ -100,7 +100,7 @@ def test_planted_paraphrases_are_found_with_their_cosine(model: str) -> None:
     for c, kept, gone in ((harbour, HARBOUR, HARBOUR_P), (orchard, ORCHARD, ORCHARD_P)):
         sim = c.similarities[f"{c.kept_id}-paraphrase"]
         assert sim == pytest.approx(cosine(model, kept, gone), abs=1e-6)
-        assert sim >= 0.9
+        assert sim >= 0.95
     assert orchard.similarities["orchard-cut"] == pytest.approx(
         cosine(model, ORCHARD, ORCHARD_CUT), abs=1e-6
     )
@@ -144,7 +144,7 @@ def test_dedup_outputs_and_stats(tmp_path: Path, model: str) -> None:
     assert stats["removed"] == 4 and stats["removed_semantic"] == 3 and stats["removed_exact"] == 1
     assert stats["removed_near"] == 0
     p = stats["parameters"]
-    assert p["method"] == "semantic" and p["threshold"] == 0.9 and p["model"] == model
+    assert p["method"] == "semantic" and p["threshold"] == 0.95 and p["model"] == model
     assert p["semantic"] == {"search": "exact", "buckets": 0, "probes": 0, "documents_at_cap": 0}
     assert stats["similarity_histogram"]["measure"] == "embedding cosine"
     clusters = read_clusters(out)

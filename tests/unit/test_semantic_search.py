@@ -96,8 +96,8 @@ def test_zero_rows_have_cosine_zero() -> None:
 def test_threshold_default_follows_the_method() -> None:
     assert DedupConfig().threshold == DEFAULT_THRESHOLDS["minhash"] == 0.8
     sem = DedupConfig(method="semantic", model="m")
-    assert sem.threshold == DEFAULT_THRESHOLDS["semantic"] == 0.9
-    assert DedupConfig().with_(method="semantic", model="m").threshold == 0.9
+    assert sem.threshold == DEFAULT_THRESHOLDS["semantic"] == 0.95
+    assert DedupConfig().with_(method="semantic", model="m").threshold == 0.95
     assert DedupConfig(threshold=0.7).with_(method="semantic", model="m").threshold == 0.7
     assert sem.with_(method="minhash", model=None).threshold == 0.8
     assert DedupConfig.from_dict(sem.to_dict()) == sem

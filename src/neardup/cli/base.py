@@ -30,7 +30,7 @@ def fingerprint_options(fn: Any) -> Any:
             "--threshold",
             type=float,
             help="Jaccard similarity of near-duplicates (a cosine with --method semantic).  "
-            "[default: 0.8; 0.9 with --method semantic]",
+            "[default: 0.8; 0.95 with --method semantic]",
         ),
         click.option("--num-perm", type=int, help="MinHash permutations.  [default: 128]"),
         click.option("--ngram", type=int, help="Words per shingle.  [default: 5]"),
