@@ -26,7 +26,7 @@ from neardup.errors import InputError
 from neardup.executors.local import LocalExecutor
 from neardup.fingerprint.exact import exact_hashes
 from neardup.fingerprint.minhash import signatures as minhash_signatures
-from neardup.heap import stack
+from neardup.heap import release_freed_memory, stack
 from neardup.io.sources import FieldSpec, Progress, RawBatch, Source, parse_batch
 from neardup.sharedtext.containment import WINDOW as CONTAINMENT_WINDOW
 from neardup.sharedtext.containment import own_set
@@ -396,6 +396,12 @@ def _gather_containment(
             fp.body_sets[int(ordinal_of[row])] = body
 
 
+#: batches between two hand-backs of freed heap pages while gathering: the workers' temporary
+#: arrays leave holes between the batches' results that stay resident until trimmed (the
+#: fingerprint pass of 1M documents peaked at 1.39 GB without, 1.01 GB with, for the same CPU)
+TRIM_EVERY = 128
+
+
 def gather(
     batches: Iterable[BatchFingerprints], store: ShingleStore, cfg: DedupConfig, names: list[str]
 ) -> Fingerprints:
@@ -463,6 +469,8 @@ def gather(
             vectors.append(bf.embeddings)
         for name, chunks in parts.items():
             chunks.append(getattr(bf, name))
+        if len(parts["lengths"]) % TRIM_EVERY == 0:
+            release_freed_memory()
     empty = {
         "lengths": np.zeros(0, np.int64),
         "exact": np.zeros((0, 2), np.uint64),
