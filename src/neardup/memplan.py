@@ -25,8 +25,15 @@ SLOT_BYTES = 4  # one uint32 MinHash slot
 SHINGLE_ID_BYTES = 4  # one uint32 shingle id; about one shingle per word
 EXACT_HASH_BYTES = 16  # XXH3-128 of the normalised text
 BAND_KEY_BYTES = 8  # one uint64 key per band
-BOOKKEEPING_BYTES = 100  # id, source, line, length, token count, mode
+#: id, source, line and keeper value (Python lists: 129 B a document measured at 1M documents
+#: with 11-character string ids), length, token count and mode
+BOOKKEEPING_BYTES = 150
+ROW_BOOKKEEPING_BYTES = 100  # id, position, length, mode and keeper columns of a Spark row
+ID_INDEX_BYTES = 90  # the id → ordinal dict that finds repeated ids, while the scan runs
+DECISION_BYTES = 60  # labels, roots, keepers, similarity, reason, removed, union-find parents
 PAIR_BYTES = 16  # two int64 ordinals
+VERIFY_DOCS = 100_000  # documents whose shingle sets verification holds at once (≤ 2 × 50k pairs)
+WRITE_BUFFER_BYTES = 64 * MB  # a 16 MiB input block, its line table and the kept runs joined
 BASELINE_BYTES = 300 * MB  # interpreter, numpy, numba and its compiled kernels, batches in flight
 BAND_ROW_BYTES = 20  # Spark band table row: band int32, key int64, pos int64
 TARGET_PARTITION_BYTES = 128 * MB
@@ -107,21 +114,24 @@ def memory_plan(
         exact hash  = 16                    band keys   = bands × 8
         bookkeeping = 100                   candidate pairs = docs × duplicate_fraction × 2
 
-    ``local`` (one machine; the sum of the terms, since memory freed between stages mostly stays
-    with the process)::
+    ``local`` (one machine): the peak of the three stages, each the sum of what it holds::
 
-        peak = 300 MB baseline
-             + docs × signature × 2       pipeline.gather concatenates the batches' signatures
-                                          while they are still held, so they exist twice
-             + docs × (exact + bookkeeping)
-             + min(docs × shingle set, 512 MB)   the rest spills to disk (spill_bytes_on_disk);
-                                          verification then reads back ≤ 100k documents' sets
-             + docs × bands × 8           candidates.lsh.band_keys keys every band at once
-             + docs × 8 × 2               one band's keys sorted (order + sort buffer)
-             + candidate pairs × 16
+        fingerprint = 300 MB baseline + scanned × (signature + exact + bookkeeping + 90 B
+                      id index) + the shingle ids held: all of them up to the 512 MB budget;
+                      when they outgrow it, they all go to disk (the peak is then the larger
+                      of the moment of the spill and the end of the scan)
+        resolve     = 300 MB baseline
+                    + docs × (signature + exact + bookkeeping)
+                    + docs × (bands × 8 + 16)    every band's keys at once, one band sorted
+                    + docs × 60                  clusters and decisions
+                    + min(docs, 100k) × shingle set   the sets verification holds at once
+                    + candidate pairs × 16
+        write       = 300 MB baseline + docs × (bookkeeping + 60) + 64 MB of blocks
 
-    Measured on the bench corpus (3.7 KB news articles): 1M documents peaked at 2.23 GB and
-    100k at 640 MB; this gives 2.0 GB and 660 MB (defaults, duplicate_fraction 0.1).
+    so a document costs ``signature + exact + bookkeeping + bands × 8 + 76`` bytes (898 B at
+    128 permutations and 18 bands) at the resolve stage, and a shingle 4 bytes on disk beyond
+    the 512 MB budget. Measured on the bench corpus (3.7 KB news articles, ~640 shingles a
+    document): 100k documents peaked at 643 MB (the model: 621 MB), 1M at 1.53 GB (1.36 GB).
 
     ``spark`` (``executors`` executors of 2 cores, ``partitions`` shuffle partitions, by default
     ``max(4 × executors, ⌈docs × (signature + shingle set) / 128 MB⌉)``)::
@@ -144,35 +154,43 @@ def memory_plan(
 
     shingles = round(docs * shingle_set)
     in_memory = min(shingles, DEFAULT_BUDGET)
+    held = docs * (signature + EXACT_HASH_BYTES + BOOKKEEPING_BYTES)
+    verify = round(min(docs, VERIFY_DOCS) * shingle_set)
+    scanned = signature + EXACT_HASH_BYTES + BOOKKEEPING_BYTES + ID_INDEX_BYTES  # per document
+    if shingles > DEFAULT_BUDGET:  # the in-memory ids go to disk when the budget fills up
+        at_spill = DEFAULT_BUDGET / shingle_set  # documents scanned by then
+        scan = max(round(at_spill * scanned) + DEFAULT_BUDGET, docs * scanned)
+    else:
+        scan = docs * scanned + shingles
+    stages = {
+        "fingerprint": BASELINE_BYTES + scan,
+        "resolve": BASELINE_BYTES
+        + held
+        + docs * (band_keys + 2 * BAND_KEY_BYTES + DECISION_BYTES)
+        + verify
+        + pair_bytes,
+        "write": BASELINE_BYTES + docs * (BOOKKEEPING_BYTES + DECISION_BYTES) + WRITE_BUFFER_BYTES,
+    }
     local = {
         "baseline_bytes": BASELINE_BYTES,
         "signature_bytes": docs * signature,
-        "signature_gather_copy_bytes": docs * signature,
         "exact_bytes": docs * EXACT_HASH_BYTES,
         "bookkeeping_bytes": docs * BOOKKEEPING_BYTES,
+        "id_index_bytes": docs * ID_INDEX_BYTES,
         "shingle_bytes": shingles,
         "shingle_memory_bytes": in_memory,
         "spill_bytes_on_disk": shingles - in_memory,
         "shingle_budget_bytes": DEFAULT_BUDGET,
         "band_key_bytes": docs * band_keys,
         "band_sort_bytes": docs * BAND_KEY_BYTES * 2,
+        "decision_bytes": docs * DECISION_BYTES,
+        "verify_set_bytes": verify,
         "candidate_pairs": pairs,
         "candidate_pair_bytes": pair_bytes,
+        "stage_peak_bytes": stages,
+        "peak_stage": max(stages, key=lambda k: stages[k]),
+        "peak_bytes": max(stages.values()),
     }
-    local["peak_bytes"] = sum(
-        local[k]
-        for k in (
-            "baseline_bytes",
-            "signature_bytes",
-            "signature_gather_copy_bytes",
-            "exact_bytes",
-            "bookkeeping_bytes",
-            "shingle_memory_bytes",
-            "band_key_bytes",
-            "band_sort_bytes",
-            "candidate_pair_bytes",
-        )
-    )
     return {
         "inputs": {
             "docs": docs,
@@ -188,6 +206,13 @@ def memory_plan(
             "exact_hash_bytes": EXACT_HASH_BYTES,
             "band_key_bytes": band_keys,
             "bookkeeping_bytes": BOOKKEEPING_BYTES,
+            "resolve_bytes": signature
+            + EXACT_HASH_BYTES
+            + BOOKKEEPING_BYTES
+            + band_keys
+            + 2 * BAND_KEY_BYTES
+            + DECISION_BYTES,
+            "spilled_bytes_per_shingle": SHINGLE_ID_BYTES,
         },
         "local": local,
         "spark": _spark(
@@ -218,7 +243,7 @@ def _spark(
         )
     else:
         notes.append(f"{partitions} partitions, as given")
-    per_doc = signature + shingle_set + EXACT_HASH_BYTES + avg_bytes + BOOKKEEPING_BYTES
+    per_doc = signature + shingle_set + EXACT_HASH_BYTES + avg_bytes + ROW_BOOKKEEPING_BYTES
     fingerprint_table = round(docs * per_doc)
     band_rows = docs * bands
     band_table = band_rows * BAND_ROW_BYTES

@@ -33,23 +33,32 @@ def test_hand_computed_small_case() -> None:
         "shingle_set_bytes": 400,
         "exact_hash_bytes": 16,
         "band_key_bytes": 144,
-        "bookkeeping_bytes": 100,
+        "bookkeeping_bytes": 150,
+        "resolve_bytes": 512 + 16 + 150 + 144 + 16 + 60,
+        "spilled_bytes_per_shingle": 4,
     }
     loc = p["local"]
     assert loc["signature_bytes"] == 512_000
-    assert loc["signature_gather_copy_bytes"] == 512_000
     assert loc["exact_bytes"] == 16_000
-    assert loc["bookkeeping_bytes"] == 100_000
+    assert loc["bookkeeping_bytes"] == 150_000
+    assert loc["id_index_bytes"] == 90_000
     assert loc["shingle_bytes"] == loc["shingle_memory_bytes"] == 400_000
     assert loc["spill_bytes_on_disk"] == 0
     assert loc["band_key_bytes"] == 144_000
     assert loc["band_sort_bytes"] == 16_000
+    assert loc["decision_bytes"] == 60_000
+    assert loc["verify_set_bytes"] == 400_000  # all 1,000 documents' sets fit in one chunk
     assert loc["candidate_pairs"] == 200
     assert loc["candidate_pair_bytes"] == 3_200
     assert loc["baseline_bytes"] == 300 * MB
-    assert (
-        loc["peak_bytes"] == 300 * MB + 512_000 * 2 + 16_000 + 100_000 + 400_000 + 160_000 + 3_200
-    )
+    held = 512_000 + 16_000 + 150_000
+    assert loc["stage_peak_bytes"] == {
+        "fingerprint": 300 * MB + held + 90_000 + 400_000,
+        "resolve": 300 * MB + held + 144_000 + 16_000 + 60_000 + 400_000 + 3_200,
+        "write": 300 * MB + 150_000 + 60_000 + 64 * MB,
+    }
+    assert loc["peak_stage"] == "write"
+    assert loc["peak_bytes"] == max(loc["stage_peak_bytes"].values())
 
     sp = p["spark"]
     assert sp["partitions"] == 4  # max(4 × 1 executor, ⌈912 kB / 128 MB⌉ = 1)
@@ -111,7 +120,7 @@ def test_shingles_spill_beyond_the_budget() -> None:
 
 @pytest.mark.parametrize(
     ("docs", "measured"),
-    [(1_000_000, 2.23 * GB), (100_000, 640 * MB)],
+    [(1_000_000, 1.53 * GB), (100_000, 643 * MB)],
 )
 def test_calibrated_against_measured_local_runs(docs: int, measured: float) -> None:
     """Measured peak RSS of local runs over generated news (bench/make_corpus.py, ~3.7 KB)."""

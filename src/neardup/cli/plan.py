@@ -82,12 +82,16 @@ def format_memory_plan(plan: dict[str, Any]) -> str:
         _row(f"band keys ({bands} × 8 B)", d["band_key_bytes"]),
         _row("bookkeeping (id, line, length…)", d["bookkeeping_bytes"]),
         "",
+        _row("at the resolve stage, per document", d["resolve_bytes"]),
+        _row("spilled to disk, per shingle", d["spilled_bytes_per_shingle"]),
+        "",
         "local run",
+        _row("signatures", loc["signature_bytes"]),
         _row(
-            "signatures × 2 (held twice when gathered)",
-            loc["signature_bytes"] + loc["signature_gather_copy_bytes"],
+            "exact hashes + bookkeeping",
+            loc["exact_bytes"] + loc["bookkeeping_bytes"],
+            f"+ {human_bytes(loc['id_index_bytes'])} id index while scanning",
         ),
-        _row("exact hashes + bookkeeping", loc["exact_bytes"] + loc["bookkeeping_bytes"]),
         _row(
             "shingle sets in memory",
             loc["shingle_memory_bytes"],
@@ -95,8 +99,14 @@ def format_memory_plan(plan: dict[str, Any]) -> str:
             f"{human_bytes(loc['spill_bytes_on_disk'])} spilled to disk",
         ),
         _row(f"band keys ({bands} bands) + sort", loc["band_key_bytes"] + loc["band_sort_bytes"]),
+        _row("clusters and decisions", loc["decision_bytes"]),
+        _row("shingle sets being verified", loc["verify_set_bytes"]),
         _row(f"candidate pairs ({loc['candidate_pairs']:,})", loc["candidate_pair_bytes"]),
         _row("interpreter + numba baseline", loc["baseline_bytes"]),
+        *(
+            _row(f"stage {name}", size, "← peak" if name == loc["peak_stage"] else "")
+            for name, size in loc["stage_peak_bytes"].items()
+        ),
         _row("expected peak memory", loc["peak_bytes"]),
         "",
         f"Spark: {sp['executors']} executor{'s' if sp['executors'] != 1 else ''} × "
