@@ -214,7 +214,10 @@ def main(argv: list[str] | None = None) -> int:
                         flush=True,
                     )
                     pairs_of.setdefault(peer, Path(res["out"]) / "pairs.bin")
-                    runs[peer].append({k: v for k, v in res.items() if k != "summary"})
+                    row = {k: v for k, v in res.items() if k != "summary"}
+                    if res.get("summary"):  # neardup: its stage times and peaks
+                        row["stages"] = res["summary"].get("stages")
+                    runs[peer].append(row)
             scores: dict[str, Any] = {}
             if docs <= args.score_max:
                 truth, truth_j, _ = truth_of(corpus, args.threshold, args.ngram)
