@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -100,6 +101,7 @@ def run_once(peer: str, corpus: Path, args: argparse.Namespace, tmp: Path) -> di
     }
     res = run_peer(cfg, args.timeout)
     res["out"] = str(out)
+    shutil.rmtree(out / "neardup-out", ignore_errors=True)  # its pairs are in pairs.bin
     return res
 
 
