@@ -227,3 +227,13 @@ def test_cli_bad_model_and_missing_model(tmp_path: Path, cli, model: str) -> Non
     assert code == 2 and "method semantic needs a model" in err
     code, _, err = cli("dedup", src, "-o", tmp_path / "o", "--model", model)
     assert code == 2 and "add --method semantic" in err
+
+
+def test_report_names_the_cosine(tmp_path: Path, model: str) -> None:
+    pytest.importorskip("matplotlib")
+    src = write_jsonl(tmp_path / "in.jsonl", records())
+    report = tmp_path / "report.html"
+    neardup.dedup(src, tmp_path / "out", method="semantic", model=model, report=report)
+    html = report.read_text(encoding="utf-8")
+    assert "Similarity is the cosine of the embeddings" in html
+    assert 'id="banding"' not in html  # no LSH banding under the semantic method

@@ -106,10 +106,12 @@ def render_report(stats: dict[str, Any], output_dir: Path, *, max_clusters: int 
     shown = [cluster_view(c, texts) for c in top]
     blob = {"per_page": PER_PAGE, "total_clusters": total_clusters, "clusters": shown}
 
+    semantic = params.get("method") == "semantic"  # no banding: an embedding cosine decides
+    measure = "cosine of the embeddings" if semantic else "exact Jaccard similarity"
     sections = [
         summary_section(stats),
-        banding_section(stats, params),
-        clusters_section(top, total_clusters, stripped(stats)),
+        "" if semantic else banding_section(stats, params),
+        clusters_section(top, total_clusters, stripped(stats), measure),
         contained_section(contained, stats, texts),
         boilerplate_section(stats.get("boilerplate")),
         run_section(stats),
@@ -119,6 +121,8 @@ def render_report(stats: dict[str, Any], output_dir: Path, *, max_clusters: int 
         f"{fmt_int(stats.get('kept'))} kept"
     )
     nav = [("summary", "Summary"), ("banding", "Banding"), ("clusters", "Clusters")]
+    if semantic:
+        nav.remove(("banding", "Banding"))
     if contained is not None:
         nav.append(("contained", "Contained"))
     if stats.get("boilerplate"):

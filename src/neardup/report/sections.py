@@ -216,7 +216,12 @@ def _sim(x: Any) -> str:
     return "–" if f is None else f"{f:.3f}"
 
 
-def clusters_section(top: list[dict[str, Any]], total: int, stripped: bool = False) -> str:
+def clusters_section(
+    top: list[dict[str, Any]],
+    total: int,
+    stripped: bool = False,
+    measure: str = "exact Jaccard similarity",
+) -> str:
     if not top:
         return (
             '<section id="clusters"><h2>Clusters</h2>'
@@ -245,8 +250,8 @@ def clusters_section(top: list[dict[str, Any]], total: int, stripped: bool = Fal
     )
     return (
         '<section id="clusters"><h2>Clusters</h2>'
-        f'<p class="note">Showing {shown}, largest first. Similarity is the exact Jaccard '
-        "similarity of each removed document to the kept one.</p>"
+        f'<p class="note">Showing {shown}, largest first. Similarity is the {measure} '
+        "of each removed document to the kept one.</p>"
         '<div class="table-wrap"><table class="list"><thead><tr><th>cluster</th>'
         '<th class="num">size</th><th>kept id</th><th class="num">min similarity</th>'
         '<th class="num">max similarity</th></tr></thead><tbody>' + rows + "</tbody></table></div>"
