@@ -197,9 +197,10 @@ def _fingerprint_texts(
     counts = np.diff(sb.shingle_offsets)
     vectors = None
     if params.embed_model is not None:
-        from neardup.semantic.embed import embed, normalised_texts
+        from neardup.semantic.embed import embed, embedding_texts
 
-        vectors = embed(normalised_texts(sb.norm, sb.norm_offsets), params.embed_model)
+        own = embedding_texts(texts, sb.norm, sb.norm_offsets, params.ignore_quotes)
+        vectors = embed(own, params.embed_model)
         sigs = np.zeros((len(texts), 0), dtype=np.uint32)
     else:
         sigs = minhash_signatures(sb.shingles, sb.shingle_offsets, params.num_perm, params.seed)
@@ -262,6 +263,7 @@ class Fingerprints:
     error_messages: list[str] = field(default_factory=list)
     invalid_utf8: int = 0
     shingles_spilled: bool = False
+    shingles_reread: bool = False  # beyond the budget: verification reads the input again
     units: UnitCounter | None = None  # line units per document (boilerplate, first pass)
     removed_lines: dict[int, list[int]] = field(default_factory=dict)  # boilerplate stripped
     boilerplate: BoilerplateTally | None = None
@@ -323,9 +325,18 @@ def scan(
         for src in sources:
             yield from src.batches(cfg.batch_size, progress)
 
-    store = ShingleStore(workdir)
+    reread = (
+        workdir is not None
+        and all(s.format == "jsonl" for s in sources)
+        and params.boilerplate is None
+        and not params.collect_units
+        and not params.containment
+        and cfg.method == "minhash"
+        and cfg.verify
+    )
+    store = ShingleStore(workdir, drop=reread)
     try:
-        return gather(
+        fp = gather(
             executor.map(fingerprint_batch, raw_batches(), params),
             store,
             cfg,
@@ -334,6 +345,14 @@ def scan(
     except BaseException:
         store.close()
         raise
+    if store.dropped:  # verification reads the candidates' lines again
+        from neardup.reread import RereadTable
+
+        fp.shingles = RereadTable(  # type: ignore[assignment]
+            sources, np.asarray(fp.sources), np.asarray(fp.lines), params, fp.shingles.counts
+        )
+        fp.shingles_reread = True
+    return fp
 
 
 def _record_error(fp: Fingerprints, source: str, line: Any, err: InputError) -> None:

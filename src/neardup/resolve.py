@@ -174,6 +174,9 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
                 return exact_similarity(fp.shingles, pairs)
             return estimate_pairs(fp.signatures, pairs)
 
+        preload = getattr(fp.shingles, "preload", None)
+        if preload is not None and cfg.verify:  # every set verification and keepers need
+            preload(np.concatenate([cand.ravel(), ex_edges.ravel()]))
         sims = measured(cand)
         # a removed document's keeper is mostly the other end of one of its candidate pairs
         similarity = remembered(measured, cand, sims)

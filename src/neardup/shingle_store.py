@@ -134,9 +134,15 @@ class SpillFile:
 class ShingleStore:
     """Collects shingle ids batch by batch (see module docstring)."""
 
-    def __init__(self, workdir: Path | None, budget: int = DEFAULT_BUDGET) -> None:
+    def __init__(
+        self, workdir: Path | None, budget: int | None = None, *, drop: bool = False
+    ) -> None:
+        """``drop``: beyond the budget, keep no ids at all (only the counts) instead of
+        spilling them; the caller reads them again (:mod:`neardup.reread`)."""
         self.workdir = workdir
-        self.budget = budget
+        self.budget = DEFAULT_BUDGET if budget is None else budget
+        self.drop = drop
+        self.dropped = False
         self._chunks: list[np.ndarray] = []
         self._offsets: list[np.ndarray] = []
         self._bytes = 0
@@ -148,6 +154,12 @@ class ShingleStore:
         data = np.ascontiguousarray(shingles, dtype=np.uint32)
         counts = np.asarray(counts, dtype=np.int64)
         self._all_counts.append(counts)
+        if self.dropped:
+            return
+        if self.drop and self._bytes + data.nbytes > self.budget:
+            self.dropped = True
+            self._chunks, self._offsets = [], []
+            return
         if (
             self._file is None
             and self.workdir is not None
@@ -170,7 +182,12 @@ class ShingleStore:
             self._offsets.append(offs)
 
     def finish(self) -> ShingleTable:
-        """The table of everything appended."""
+        """The table of everything appended (of the counts alone once ids were dropped)."""
+        if self.dropped:
+            counts = np.concatenate(self._all_counts)
+            offsets = np.zeros(counts.size + 1, dtype=np.int64)
+            np.cumsum(counts, out=offsets[1:])
+            return ShingleTable([], [offsets])
         if self._file is None or self._path is None:  # the path is set with the file
             return ShingleTable(self._chunks, self._offsets)
         self._file.close()
