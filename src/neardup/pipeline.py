@@ -31,7 +31,7 @@ from neardup.io.sources import FieldSpec, Progress, RawBatch, Source, parse_batc
 from neardup.sharedtext.containment import WINDOW as CONTAINMENT_WINDOW
 from neardup.sharedtext.containment import own_set
 from neardup.sharedtext.winnow import winnow_kernel
-from neardup.shingle_store import ShingleStore, ShingleTable
+from neardup.shingle_store import ShingleStore, ShingleTable, spill_estimate
 from neardup.text.boilerplate import (
     BoilerplateSet,
     BoilerplateTally,
@@ -334,7 +334,8 @@ def scan(
         and cfg.method == "minhash"
         and cfg.verify
     )
-    store = ShingleStore(workdir, drop=reread)
+    estimate = sum(spill_estimate(s.size, s.compression is not None) for s in sources)
+    store = ShingleStore(workdir, drop=reread, spill_estimate=estimate)
     try:
         fp = gather(
             executor.map(fingerprint_batch, raw_batches(), params),

@@ -1,5 +1,6 @@
-"""Beyond the shingle budget a JSONL corpus keeps no shingle ids: verification reads the
-candidates' lines again, and the results are those of a run that held every id in memory."""
+"""Beyond the shingle budget, with too little disk for a spill, a JSONL corpus keeps no
+shingle ids: verification reads the candidates' lines again, and the results are those of a
+run that held every id in memory."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ def test_reread_equals_in_memory(tmp_path, monkeypatch, name, block_records) -> 
 
     monkeypatch.setattr(RereadTable, "_read", counting)
     monkeypatch.setattr(neardup.shingle_store, "DEFAULT_BUDGET", 4096)  # a few documents' ids
+    monkeypatch.setattr(neardup.shingle_store, "disk_free", lambda _: 0)  # no room to spill
     result = neardup.dedup(src, tmp_path / "reread", workers=2)
     assert len(passes) == 1 and passes[0] >= 12  # one pass, the planted copies at least
     assert result.stats["shingles_spilled_to_disk"] is False
