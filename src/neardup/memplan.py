@@ -128,7 +128,11 @@ def memory_plan(
                     + candidate pairs × 16
         write       = 300 MB baseline + docs × (bookkeeping + 60) + 64 MB of blocks
 
-    so a document costs ``signature + exact + bookkeeping + bands × 8 + 76`` bytes (898 B at
+    Without room on disk for the spill, the ids are read again for the candidates
+    (:mod:`neardup.reread`): no spill, and the resolve stage also holds about one shingle set
+    per candidate pair (``peak_without_spill_bytes``).
+
+    So a document costs ``signature + exact + bookkeeping + bands × 8 + 76`` bytes (898 B at
     128 permutations and 18 bands) at the resolve stage, and a shingle 4 bytes on disk beyond
     the 512 MB budget. Measured on the bench corpus (3.7 KB news articles, ~640 shingles a
     document): 100k documents peaked at 643 MB (the model: 621 MB), 1M at 1.53 GB (1.36 GB).
@@ -171,6 +175,9 @@ def memory_plan(
         + pair_bytes,
         "write": BASELINE_BYTES + docs * (BOOKKEEPING_BYTES + DECISION_BYTES) + WRITE_BUFFER_BYTES,
     }
+    # with too little disk for the spill, verification holds the candidates' sets instead
+    # (neardup.reread): about one document per candidate pair
+    reread = round(min(docs, pairs) * shingle_set) if shingles > DEFAULT_BUDGET else 0
     local = {
         "baseline_bytes": BASELINE_BYTES,
         "signature_bytes": docs * signature,
@@ -190,6 +197,8 @@ def memory_plan(
         "stage_peak_bytes": stages,
         "peak_stage": max(stages, key=lambda k: stages[k]),
         "peak_bytes": max(stages.values()),
+        "reread_set_bytes": reread,
+        "peak_without_spill_bytes": max(*stages.values(), stages["resolve"] + reread),
     }
     return {
         "inputs": {

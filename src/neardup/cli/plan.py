@@ -108,6 +108,17 @@ def format_memory_plan(plan: dict[str, Any]) -> str:
             for name, size in loc["stage_peak_bytes"].items()
         ),
         _row("expected peak memory", loc["peak_bytes"]),
+        *(
+            [
+                _row(
+                    "without room to spill",
+                    loc["peak_without_spill_bytes"],
+                    f"candidates' sets read again: {human_bytes(loc['reread_set_bytes'])}",
+                )
+            ]
+            if loc["reread_set_bytes"]
+            else []
+        ),
         "",
         f"Spark: {sp['executors']} executor{'s' if sp['executors'] != 1 else ''} × "
         f"{sp['cores_per_executor']} cores, "
