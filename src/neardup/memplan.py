@@ -122,10 +122,11 @@ def memory_plan(
                       of the moment of the spill and the end of the scan)
         resolve     = 300 MB baseline
                     + docs × (signature + exact + bookkeeping)
-                    + docs × (bands × 8 + 16)    every band's keys at once, one band sorted
                     + docs × 60                  clusters and decisions
-                    + min(docs, 100k) × shingle set   the sets verification holds at once
                     + candidate pairs × 16
+                    + the larger of docs × (bands × 8 + 16)   every band's keys at once, one
+                                                              band sorted (candidates), and
+                      min(docs, 100k) × shingle set           the sets verification holds
         write       = 300 MB baseline + docs × (bookkeeping + 60) + 64 MB of blocks
 
     Without room on disk for the spill, the ids are read again for the candidates
@@ -133,9 +134,9 @@ def memory_plan(
     per candidate pair (``peak_without_spill_bytes``).
 
     So a document costs ``signature + exact + bookkeeping + bands × 8 + 76`` bytes (898 B at
-    128 permutations and 18 bands) at the resolve stage, and a shingle 4 bytes on disk beyond
+    128 permutations and 18 bands) while candidates are found, and a shingle 4 bytes on disk beyond
     the 512 MB budget. Measured on the bench corpus (3.7 KB news articles, ~640 shingles a
-    document): 100k documents peaked at 643 MB (the model: 621 MB), 1M at 1.53 GB (1.36 GB).
+    document): 100k documents peaked at 643 MB (the model: 607 MB), 1M at 1.53 GB (1.21 GB).
 
     ``spark`` (``executors`` executors of 2 cores, ``partitions`` shuffle partitions, by default
     ``max(4 × executors, ⌈docs × (signature + shingle set) / 128 MB⌉)``)::
@@ -168,11 +169,12 @@ def memory_plan(
         scan = docs * scanned + shingles
     stages = {
         "fingerprint": BASELINE_BYTES + scan,
+        # the band keys are gone before verification starts
         "resolve": BASELINE_BYTES
         + held
-        + docs * (band_keys + 2 * BAND_KEY_BYTES + DECISION_BYTES)
-        + verify
-        + pair_bytes,
+        + docs * DECISION_BYTES
+        + pair_bytes
+        + max(docs * (band_keys + 2 * BAND_KEY_BYTES), verify),
         "write": BASELINE_BYTES + docs * (BOOKKEEPING_BYTES + DECISION_BYTES) + WRITE_BUFFER_BYTES,
     }
     # with too little disk for the spill, verification holds the candidates' sets instead
@@ -198,7 +200,10 @@ def memory_plan(
         "peak_stage": max(stages, key=lambda k: stages[k]),
         "peak_bytes": max(stages.values()),
         "reread_set_bytes": reread,
-        "peak_without_spill_bytes": max(*stages.values(), stages["resolve"] + reread),
+        "peak_without_spill_bytes": max(
+            *stages.values(),
+            BASELINE_BYTES + held + docs * DECISION_BYTES + pair_bytes + verify + reread,
+        ),
     }
     return {
         "inputs": {

@@ -78,7 +78,7 @@ def test_text_table(cli) -> None:
     assert "spark.executor.memory=3g" in out
     assert "18 bands × 6 rows" in out
     peak_line = next(line for line in out.splitlines() if "expected peak memory" in line)
-    assert peak_line.split()[-2:] == ["1.4", "GB"]
+    assert peak_line.split()[-2:] == ["1.2", "GB"]
     assert "stage resolve" in out and "← peak" in out
 
 

@@ -82,7 +82,7 @@ def format_memory_plan(plan: dict[str, Any]) -> str:
         _row(f"band keys ({bands} × 8 B)", d["band_key_bytes"]),
         _row("bookkeeping (id, line, length…)", d["bookkeeping_bytes"]),
         "",
-        _row("at the resolve stage, per document", d["resolve_bytes"]),
+        _row("while candidates are found, per document", d["resolve_bytes"]),
         _row("spilled to disk, per shingle", d["spilled_bytes_per_shingle"]),
         "",
         "local run",
