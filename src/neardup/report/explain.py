@@ -235,7 +235,7 @@ def explain_pair(
     if cfg.method == "semantic":  # the cosine decides; Jaccard and MinHash stay as evidence
         from neardup.semantic.explain import semantic_evidence, semantic_verdict
 
-        semantic = semantic_evidence(sb.norm, sb.norm_offsets, cfg)
+        semantic = semantic_evidence([a.text, b.text], sb.norm, sb.norm_offsets, cfg)
         if n_a and n_b and not is_exact:
             verdict, why = semantic_verdict(semantic)
     modes = {1: "word", 2: "char"}

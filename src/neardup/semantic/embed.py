@@ -5,8 +5,9 @@ vector per token; a text's embedding is the mean of its tokens' vectors, so embe
 numpy and a tokenizer, no neural network at run time. neardup embeds a document's *normalised*
 text (:mod:`neardup.text.normalize`: NFKC, case folded, tokens joined by single spaces), the text
 the exact hash sees, so exact copies get identical vectors, and embeds all of it (no truncation
-to the model's 512 tokens). Vectors are scaled to unit length in float64 and stored as float32;
-a document with no known token gets the zero vector and is never a duplicate.
+to the model's 512 tokens); of an e-mail or Usenet message only the writer's own text is
+embedded (:func:`embedding_texts`). Vectors are scaled to unit length in float64 and stored as
+float32; a document with no known token gets the zero vector and is never a duplicate.
 
 The model is loaded once per process and shared by the worker threads (``encode`` only reads
 it).
@@ -117,6 +118,27 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
     ok = norms > 0
     out[ok] = v[ok] / norms[ok, None]
     return out.astype(np.float32)
+
+
+def embedding_texts(
+    texts: list[str], norm: np.ndarray, offsets: np.ndarray, ignore_quotes: bool
+) -> list[str]:
+    """What is embedded of each text: its normalised form; with ``ignore_quotes``, for an
+    e-mail or Usenet message, the normalised *own* text (:func:`neardup.text.quotes.own_text`:
+    no header block, quoted lines, attributions or signature), so a reply that quotes its parent
+    is not taken for a copy of it. Underscores are dropped: normalisation keeps them as word
+    characters, and a rule of ``____`` in a signature is dozens of identical tokens whose vector
+    would outweigh the words (short posts with such rules met at cosine 0.95)."""
+    out = normalised_texts(norm, offsets)
+    if ignore_quotes:
+        from neardup.text.normalize import normalize
+        from neardup.text.quotes import own_text
+
+        for i, text in enumerate(texts):
+            own = own_text(text)
+            if own != text:
+                out[i] = normalize(own)
+    return [t.replace("_", " ") if "_" in t else t for t in out]
 
 
 def normalised_texts(norm: np.ndarray, offsets: np.ndarray) -> list[str]:

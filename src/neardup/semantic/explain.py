@@ -7,17 +7,20 @@ from typing import Any
 import numpy as np
 
 from neardup.config import DedupConfig
-from neardup.semantic.embed import embed, normalised_texts
+from neardup.semantic.embed import embed, embedding_texts
 from neardup.semantic.search import cosine_pairs
 
 
-def semantic_evidence(norm: np.ndarray, offsets: np.ndarray, cfg: DedupConfig) -> dict[str, Any]:
-    """The cosine of the two normalised texts' embeddings (``norm`` cut at ``offsets``, as
-    :func:`neardup.text.shingle.shingle_batch` gives them), exactly as a run measures it, and
-    whether it reaches the threshold."""
+def semantic_evidence(
+    texts: list[str], norm: np.ndarray, offsets: np.ndarray, cfg: DedupConfig
+) -> dict[str, Any]:
+    """The cosine of the two texts' embeddings (``norm`` cut at ``offsets`` are their normalised
+    forms, as :func:`neardup.text.shingle.shingle_batch` gives them), exactly as a run measures
+    it, and whether it reaches the threshold."""
     if cfg.model is None:  # DedupConfig refuses method semantic without a model
         raise ValueError("method semantic needs a model")
-    vectors = embed(normalised_texts(norm, offsets), cfg.model)
+    embedded = embedding_texts(texts, norm, offsets, cfg.containment_ignore_quotes)
+    vectors = embed(embedded, cfg.model)
     has_tokens = bool(vectors[0].any() and vectors[1].any())
     cos = float(cosine_pairs(vectors, np.array([[0, 1]]))[0]) if has_tokens else 0.0
     return {
