@@ -237,3 +237,18 @@ def test_report_names_the_cosine(tmp_path: Path, model: str) -> None:
     html = report.read_text(encoding="utf-8")
     assert "Similarity is the cosine of the embeddings" in html
     assert 'id="banding"' not in html  # no LSH banding under the semantic method
+
+
+def test_a_reply_quoting_its_parent_is_not_a_copy(model: str) -> None:
+    parent = f"From: ann@example.org\nSubject: Harbour\n\n{HARBOUR}\n"
+    quoted = "\n".join("> " + s for s in sentences(HARBOUR))
+    reply = (
+        "From: bob@example.org\nSubject: Re: Harbour\n\n"
+        f"ann@example.org writes:\n{quoted}\n\nI saw the same thing from the pier.\n"
+    )
+    docs = [("parent", parent), ("reply", reply)]
+    assert neardup.find_duplicates(docs, method="semantic", model=model) == []
+    counted = neardup.find_duplicates(
+        docs, method="semantic", model=model, containment_ignore_quotes=False
+    )
+    assert [c.members for c in counted] == [("parent", "reply")]
