@@ -128,7 +128,6 @@ class _Collector:
         self.held = 0
         self.budget = max(4_000_000, 4 * cap * x.shape[0])
         self.candidates = 0
-        self.verified = 0
 
     def add(self, local: np.ndarray) -> None:
         if local.size == 0:
