@@ -252,3 +252,12 @@ def test_a_reply_quoting_its_parent_is_not_a_copy(model: str) -> None:
         docs, method="semantic", model=model, containment_ignore_quotes=False
     )
     assert [c.members for c in counted] == [("parent", "reply")]
+
+
+def test_spark_executor_is_refused_before_any_work(tmp_path: Path, model: str) -> None:
+    from neardup.errors import ConfigError
+
+    src = write_jsonl(tmp_path / "in.jsonl", records())
+    with pytest.raises(ConfigError, match="local executor only"):
+        neardup.dedup(src, tmp_path / "o", method="semantic", model=model, executor="spark")
+    assert not (tmp_path / "o").exists()
