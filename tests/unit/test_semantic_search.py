@@ -171,3 +171,11 @@ def test_each_document_keeps_its_closest_pairs_when_all_are_alike() -> None:
     perm = rng.permutation(400)
     moved = search(v[perm], np.arange(400), keys[perm], 0.9, mode="exact", cap=cap)
     assert as_set(np.sort(perm[moved.pairs], axis=1)) == expected
+
+
+def test_the_index_refuses_the_semantic_method(tmp_path) -> None:
+    from neardup.index import Index
+
+    with pytest.raises(ConfigError, match="method semantic is not indexed"):
+        Index.create(tmp_path / "i.db", method="semantic", model="m")
+    assert not (tmp_path / "i.db").exists()

@@ -114,6 +114,12 @@ class Index:
         cfg = (
             (config or DedupConfig()).with_(**overrides) if overrides else (config or DedupConfig())
         )
+        if cfg.method != "minhash":
+            raise ConfigError(
+                "the incremental index stores MinHash bands; method semantic is not indexed",
+                remedy="create the index with method minhash, or run `neardup dedup --method "
+                "semantic` over the whole corpus",
+            )
         lsh = choose_lsh(cfg)
         cfg = cfg.with_(bands=lsh.bands, rows=lsh.rows)
         try:
