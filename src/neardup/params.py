@@ -63,6 +63,17 @@ def run_parameters(cfg: DedupConfig, lsh: LSHParams, fmt: str) -> dict[str, Any]
 
 def format_parameter_report(report: dict[str, Any]) -> str:
     """Human-readable form of :func:`parameter_report`."""
+    if report.get("method") == "semantic":
+        return "\n".join(
+            [
+                f"method semantic  ·  cosine threshold {report['threshold']}  ·  model "
+                f"{report['model']}",
+                f"pair search: {report['semantic_search']} (auto: every pair up to 20,000 "
+                f"distinct documents, k-means buckets with {report['semantic_probes']} probes "
+                "above)  ·  every candidate verified by its exact cosine",
+                "no MinHash banding (bands and rows in --json are not used)",
+            ]
+        )
     lines = [
         f"threshold {report['threshold']}  ·  {report['num_perm']} permutations  ·  "
         f"{report['bands']} bands × {report['rows']} rows ({report['slots_used']} slots used)",

@@ -261,3 +261,10 @@ def test_spark_executor_is_refused_before_any_work(tmp_path: Path, model: str) -
     with pytest.raises(ConfigError, match="local executor only"):
         neardup.dedup(src, tmp_path / "o", method="semantic", model=model, executor="spark")
     assert not (tmp_path / "o").exists()
+
+
+def test_dry_run_describes_the_semantic_search(cli) -> None:
+    code, out, err = cli("dedup", "--dry-run", "--method", "semantic", "--model", "any/model")
+    assert code == 0, err
+    assert out.startswith("method semantic  ·  cosine threshold 0.95  ·  model any/model")
+    assert "bands ×" not in out
