@@ -1,18 +1,18 @@
 """News-archive options on both executors: keep=corrected[:FIELD] (corrections, then the latest,
-then input order) makes the same decisions and writes the same bytes on Spark as locally, with
-and without containment; --window is refused by Spark before any work."""
+then input order) and --window FIELD:DURATION (pairs further apart in time dropped before
+clustering, undated documents matched only with undated ones) make the same decisions and
+write the same bytes on Spark as locally, with and without containment and star clustering."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import neardup
-from neardup.errors import ConfigError
+from neardup.errors import InputError
 
 pytestmark = pytest.mark.spark
 
@@ -60,12 +60,63 @@ def test_corrected_keeper_same_on_both(spark, corpus, tmp_path, keep, extra):
     assert kept != Path(first.outputs["kept"]).read_text()
 
 
-def test_window_refused_by_spark(spark, corpus, tmp_path):
+def _dated(corpus: Any, seed: int) -> list[dict[str, Any]]:
+    """A planted corpus with times spread over a month, some missing or null."""
+    records = corpus(seed, bases=60)
+    for i, rec in enumerate(records):
+        if i % 9 == 4:
+            rec.pop("date", None)
+        elif i % 9 == 7:
+            rec["date"] = None
+        else:
+            rec["date"] = f"2024-03-{1 + (i * 7) % 28:02d}T{i % 24:02d}:00:00Z"
+    return records
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"clustering": "star"}, {"containment": 0.9, "keep": "corrected:date"}],
+)
+def test_window_same_on_both(spark, corpus, tmp_path, extra):
     from neardup.executors.spark import SparkExecutor
 
-    path = _write(tmp_path / "w.jsonl", corpus(22, bases=5))
-    with pytest.raises(ConfigError, match="--window"):
+    path = _write(tmp_path / "dated.jsonl", _dated(corpus, 23))
+    options = {"window": "date:3.5d", **extra}
+    local = neardup.dedup(path, tmp_path / "local", workers=2, **options)
+    ex = SparkExecutor(session=spark, partitions=3, split_bytes=16 * 1024)
+    dist = neardup.dedup(path, tmp_path / "spark", executor=ex, **options)
+    for key in (
+        "documents",
+        "kept",
+        "removed",
+        "removed_exact",
+        "removed_near",
+        "clusters",
+        "exact_pairs",
+        "window_rejected_pairs",
+        "window_undated_documents",
+    ):
+        assert dist.stats[key] == local.stats[key], key
+    for which in ("kept", "removed", "clusters"):
+        assert _part_files(Path(dist.outputs[which])) == Path(local.outputs[which]).read_bytes()
+    # the window changed something
+    plain = neardup.dedup(path, tmp_path / "plain", workers=2, **extra)
+    assert local.stats["window_rejected_pairs"] > 0
+    assert local.stats["window_undated_documents"] > 0
+    assert local.stats["removed"] < plain.stats["removed"]
+
+
+def test_bad_time_same_error_on_both(spark, corpus, tmp_path):
+    from neardup.executors.spark import SparkExecutor
+
+    records = _dated(corpus, 24)
+    records[5]["date"] = "next tuesday"
+    path = _write(tmp_path / "bad.jsonl", records)
+    with pytest.raises(InputError) as local_err:
+        neardup.dedup(path, tmp_path / "local", window="date:1d")
+    with pytest.raises(InputError) as spark_err:
         neardup.dedup(
-            path, tmp_path / "o", executor=SparkExecutor(session=spark), window="date:3.5d"
+            path, tmp_path / "spark", window="date:1d", executor=SparkExecutor(session=spark)
         )
-    assert not (tmp_path / "o").exists() or os.listdir(tmp_path / "o") == []
+    assert str(spark_err.value) == str(local_err.value)
+    assert "line 6" in str(local_err.value) and "next tuesday" in str(local_err.value)

@@ -69,11 +69,6 @@ def dedup_spark(
             "--strip-boilerplate is not available with the Spark executor",
             remedy="run boilerplate stripping with --executor local",
         )
-    if cfg.window is not None:  # never ignored: the pairs it drops would be kept
-        raise ConfigError(
-            "--window is not available with the Spark executor yet",
-            remedy="run time windows with --executor local",
-        )
     spark_plan.check_inputs(sources, fmt)
     clock = StageClock()
     lsh = choose_lsh(cfg)

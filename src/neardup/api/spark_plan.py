@@ -76,6 +76,9 @@ from neardup.stages.containment import (
     verify_partition,
 )
 from neardup.stages.decide import HISTOGRAM_BINS, histogram_report, merge_counts
+from neardup.stages.window import PAIR_SCHEMA as WINDOW_PAIR_OUT
+from neardup.stages.window import window_partition
+from neardup.timewindow import parse_window
 
 SUPPORTED = ("jsonl", "parquet", "txt")
 #: largest set of positions sent to every task instead of shuffling the documents to it (8 bytes
@@ -180,6 +183,8 @@ def run(
     exact = ex.checkpoint(exact, "exact")
     exact_edges = exact.where("pos != rep").selectExpr("rep as a", "pos as b")
     reps = exact.where("pos = rep").select("pos").join(accepted.select("pos", "sig"), "pos")
+    if cfg.window is not None:  # every copy is searched (stages/window.py: search_members)
+        reps = accepted.where("n_set > 0").select("pos", "sig")
     bands = ex.map(reps, band_partition, BAND_SCHEMA, lsh.bands, lsh.rows, cfg.num_perm)
     pairs = ex.group(
         bands,
@@ -201,6 +206,15 @@ def run(
     np.add.at(bins, summary.column("bin").to_numpy(), summary.column("n").to_numpy())
     n_near = int(pc.sum(summary.column("accepted")).as_py() or 0)
     near_edges = sims.where("accepted").select("a", "b")
+    n_exact = exact_edges.count()
+    seconds = parse_window(cfg.window)[1] if cfg.window is not None else None
+    if seconds is not None:  # pairs further apart in time are never duplicates
+        times = accepted.select("pos", "time")
+        exact_edges = ex.checkpoint(_windowed(ex, exact_edges, times, seconds), "window-exact")
+        near_edges = ex.checkpoint(_windowed(ex, near_edges, times, seconds), "window-near")
+        out.counts["window_rejected_pairs"] = n_exact + n_near - exact_edges.count()
+        out.counts["window_rejected_pairs"] -= near_edges.count()
+        out.counts["window_undated_documents"] = accepted.where("isnan(time)").count()
     clock.record("verify", t)
 
     # -- containment ------------------------------------------------------------------------------
@@ -222,6 +236,13 @@ def run(
             .select("a", "b"),
             "contained-edges",
         )
+        if seconds is not None:
+            before = contained.count()
+            contained = ex.checkpoint(
+                _windowed(ex, contained, accepted.select("pos", "time"), seconds),
+                "window-contained",
+            )
+            out.counts["window_rejected_pairs"] += before - contained.count()
         edges = edges.unionByName(contained)
         clock.record("containment", t)
 
@@ -291,13 +312,24 @@ def run(
         **cluster_counts,
         "candidate_pairs": int(bins.sum()),  # every similarity lies in [0, 1]
         "verified_pairs": n_near,
-        "exact_pairs": exact_edges.count(),
+        "exact_pairs": n_exact,
         "skipped_records": n_skipped,
         "invalid_utf8_records": invalid,
         "input_splits": n_splits,
     }
     out.histogram = histogram_report(bins, cfg.verify)
     return out
+
+
+def _windowed(ex: Any, pairs: Any, times: Any, seconds: float) -> Any:
+    """The pairs ``(a, b)`` within the time window, by :func:`window_partition` on the pairs
+    with both documents' times joined in."""
+    joined = (
+        pairs.join(times.selectExpr("pos as a", "time as ta"), "a")
+        .join(times.selectExpr("pos as b", "time as tb"), "b")
+        .select("a", "b", "ta", "tb")
+    )
+    return ex.map(joined, window_partition, WINDOW_PAIR_OUT, seconds)
 
 
 def _documents(

@@ -53,6 +53,8 @@ FINGERPRINT_SCHEMA = pa.schema(
         # answers or quotes another message (containment on: a reply quotes, never contains)
         ("author", pa.int64()),
         ("reply", pa.bool_()),
+        # --window: the record's time in seconds (NaN: none; null when the window is off)
+        ("time", pa.float64()),
         # passages (null in a dedup): the document's text, UTF-8 (lone surrogates kept)
         ("text", pa.binary()),
     ]
@@ -73,6 +75,7 @@ PASSTHROUGH = (
     "body_set",
     "author",
     "reply",
+    "time",
     "text",
 )
 DOCUMENT_SCHEMA = pa.schema(

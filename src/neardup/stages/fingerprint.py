@@ -88,6 +88,8 @@ def _fingerprint_rows(
     }
     if bf.contain is not None:
         docs.update(_containment_columns(bf.contain, n))
+    if bf.times is not None:
+        docs["time"] = pa.array(np.asarray(bf.times, dtype=np.float64))
     errors = [(row_of[e.line], e) for e in bf.errors]
     return docs, errors, bf.invalid_utf8
 
