@@ -37,7 +37,7 @@ def _news(corpus: Any, seed: int) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     ("keep", "extra"),
-    [("corrected", {}), ("corrected:date", {"containment": 0.9}), ("corrected:date", {})],
+    [("corrected:date", {"containment": 0.9})],
 )
 def test_corrected_keeper_same_on_both(spark, corpus, tmp_path, keep, extra):
     from neardup.executors.spark import SparkExecutor
@@ -75,7 +75,7 @@ def _dated(corpus: Any, seed: int) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     "extra",
-    [{}, {"clustering": "star"}, {"containment": 0.9, "keep": "corrected:date"}],
+    [{}, {"clustering": "star", "containment": 0.9, "keep": "corrected:date"}],
 )
 def test_window_same_on_both(spark, corpus, tmp_path, extra):
     from neardup.executors.spark import SparkExecutor
