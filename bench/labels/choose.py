@@ -40,6 +40,7 @@ LABELS = ROOT / "bench" / "labels"
 CACHE = ROOT / "bench" / "data" / "labels-cache"
 RESULTS = ROOT / "bench" / "results"
 MIN_PRECISION = 0.97
+MODEL = ROOT.parent / "shared" / "models" / "potion-base-4m-int8"
 WINDOW = "date:3.5d"
 WINDOW_SECONDS = 3.5 * 86400
 
@@ -169,6 +170,21 @@ def run(corpus: str, rule: Rule, dates: dict[str, float | None] | None) -> Path:
     return folder
 
 
+def semantic(corpus: str) -> dict[str, Any]:
+    """``--method semantic`` at its defaults on ``corpus``, scored on both halves (one point
+    beside the grid, not part of the choice)."""
+    spec = CORPORA[corpus]
+    folder = CACHE / corpus / "method=semantic"
+    if not (folder / "stats.json").is_file():
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"  run {corpus}: method semantic", file=sys.stderr, flush=True)
+        cfg = neardup.DedupConfig(**spec["options"], method="semantic", model=str(MODEL))
+        neardup.dedup([spec["path"]], folder, cfg, progress=False)
+        for name in ("kept.jsonl.gz", "removed.jsonl.gz"):
+            (folder / name).unlink(missing_ok=True)
+    return {h: score(corpus, folder, h)["overall"] for h in ("tune", "heldout")}
+
+
 def score(corpus: str, folder: Path, split: str) -> dict[str, Any]:
     r = neardup.evaluate(LABELS / f"{corpus}.jsonl", output_dir=folder, split=split)
     pairs = r["pairs"]
@@ -293,7 +309,7 @@ SELECTIONS = {  # name: (corpora pooled, window on dated corpora)
 }
 
 
-def write_report(rows: list[dict[str, Any]]) -> None:
+def write_report(rows: list[dict[str, Any]], sem: dict[str, dict[str, Any]]) -> None:
     by_rule = {r["rule"]: r for r in rows}
     chosen: dict[str, dict[str, Any] | None] = {}
     top_precision: dict[str, dict[str, Any]] = {}
@@ -335,6 +351,7 @@ def write_report(rows: list[dict[str, Any]]) -> None:
         "compared_flags": {n: r["rule"].flags(True) for n, r in compare.items()},
         "heldout": held,
         "reuters_templates": templ,
+        "semantic_defaults": sem,
         "tune_grid": [_row_json(r) for r in rows],
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -449,12 +466,26 @@ def markdown(
             f"{t['removed_far_from_keeper']} |"
         )
     out.append("")
+    sem = result["semantic_defaults"]
+    if sem:
+        out.append("## `--method semantic` at its defaults (beside the grid, not chosen from)")
+        out.append("")
+        out.append("| corpus | tune P / R | held-out P / R |")
+        out.append("|---|---|---|")
+        for c, h in sem.items():
+            out.append(
+                f"| {c} | "
+                + " | ".join(f"{_f(h[x]['precision'])} / {_f(h[x]['recall'])}" for x in h)
+                + " |"
+            )
+        out.append("")
     return "\n".join(out)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="boilerplate only without containment")
+    ap.add_argument("--semantic", action="store_true", help="also score --method semantic")
     args = ap.parse_args()
     missing = [c for c, s in CORPORA.items() if not s["path"].is_file()]
     if missing:
@@ -482,7 +513,8 @@ def main() -> None:
                 "tune_pooled": pooled(tune),
             }
         )
-    write_report(rows)
+    sem = {c: semantic(c) for c in CORPORA} if args.semantic and MODEL.is_dir() else {}
+    write_report(rows, sem)
 
 
 if __name__ == "__main__":
