@@ -1,19 +1,20 @@
 """Choose neardup's decision rule by the hand-labelled pairs in ``bench/labels/``.
 
-Every candidate rule is one dedup run per corpus (word n-gram size, Jaccard threshold,
-containment, boilerplate stripping, and on Reuters a date window); each run is scored with
-:func:`neardup.evaluate` on the ``tune`` half only. A rule qualifies when its precision, pooled
-over the three corpora's tune pairs, is at least 0.97; among those the one with the highest
-pooled recall wins (ties: higher F1, then the rule closest to the old default). The chosen rule
-and the old default (word 5-grams, Jaccard >= 0.8, no containment) are then scored on the
-``heldout`` half, which played no part in the choice.
+Every candidate rule (:mod:`rules`: word n-gram size, Jaccard threshold, containment,
+boilerplate stripping, and on Reuters a date window) is one dedup run per corpus, scored with
+:func:`neardup.evaluate` on the ``tune`` half only. For each selection in :data:`SELECTIONS`
+(all three corpora, the two news corpora, each corpus; with or without the window) a rule
+qualifies when its tune precision pooled over those corpora is at least 0.97, and the one with
+the highest pooled recall is chosen. The chosen rules and the old default (word 5-grams,
+Jaccard >= 0.8, no containment) are then scored on the ``heldout`` half, which played no part in
+the choice; so is ``--method semantic`` at its defaults with ``--semantic``.
 
 Runs are cached under ``bench/data/labels-cache/`` (only ``clusters.jsonl`` and ``stats.json``
 are kept, plus a summary of the removals), so a second invocation only re-scores. Nothing here
 is timed. Usage::
 
-    .venv/bin/python bench/labels/choose.py            # grid, choice, held-out tables
-    .venv/bin/python bench/labels/choose.py --quick    # bp on only where it can matter
+    .venv/bin/python bench/labels/choose.py                     # the whole grid
+    .venv/bin/python bench/labels/choose.py --quick --semantic  # boilerplate without containment
 
 Outputs: ``bench/results/labels-choose.json`` and ``bench/results/labels-choose.md``.
 """
@@ -25,11 +26,21 @@ import gzip
 import json
 import shutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
+from rules import (
+    DUPLICATE_KINDS,
+    MIN_PRECISION,
+    OLD_DEFAULT,
+    OTHER_KINDS,
+    Rule,
+    best,
+    grid,
+    over,
+    prf,
+)
 
 import neardup
 from neardup.timewindow import parse_time
@@ -39,9 +50,7 @@ DATA = ROOT.parent / "shared" / "data"
 LABELS = ROOT / "bench" / "labels"
 CACHE = ROOT / "bench" / "data" / "labels-cache"
 RESULTS = ROOT / "bench" / "results"
-MIN_PRECISION = 0.97
 MODEL = ROOT.parent / "shared" / "models" / "potion-base-4m-int8"
-WINDOW = "date:3.5d"
 WINDOW_SECONDS = 3.5 * 86400
 
 CORPORA: dict[str, dict[str, Any]] = {
@@ -57,72 +66,6 @@ CORPORA: dict[str, dict[str, Any]] = {
         "dated": False,
     },
 }
-DUPLICATE_KINDS = ("re-send", "correction", "update", "truncation")
-OTHER_KINDS = ("template", "quote-reply", "unrelated")
-
-
-@dataclass(frozen=True, order=True)
-class Rule:
-    """One decision rule: word ``ngram`` Jaccard >= ``threshold``, or (when set) containment
-    of the smaller document in the longer >= ``containment``; ``boilerplate`` strips repeated
-    units first; ``window`` keeps documents more than 3.5 days apart from being duplicates
-    (applied only to corpora with a date field)."""
-
-    ngram: int = 5
-    threshold: float = 0.8
-    containment: float | None = None
-    boilerplate: bool = False
-    window: bool = False
-
-    @property
-    def name(self) -> str:
-        parts = [f"w{self.ngram}", f"J>={self.threshold:g}"]
-        if self.containment is not None:
-            parts.append(f"C>={self.containment:g}")
-        if self.boilerplate:
-            parts.append("strip-boilerplate")
-        if self.window:
-            parts.append(f"window {WINDOW} (Reuters)")
-        return " ".join(parts)
-
-    def options(self, dated: bool) -> dict[str, Any]:
-        o: dict[str, Any] = {"ngram": self.ngram, "threshold": self.threshold}
-        if self.containment is not None:
-            o["containment"] = self.containment
-        if self.boilerplate:
-            o["strip_boilerplate"] = True
-        if self.window and dated:
-            o["window"] = WINDOW
-        return o
-
-    def flags(self, dated: bool) -> str:
-        o = self.options(dated)
-        f = [f"--ngram {o['ngram']}", f"--threshold {o['threshold']:g}"]
-        if "containment" in o:
-            f.append(f"--containment {o['containment']:g}")
-        if o.get("strip_boilerplate"):
-            f.append("--strip-boilerplate")
-        if "window" in o:
-            f.append(f"--window {o['window']}")
-        return " ".join(f)
-
-
-OLD_DEFAULT = Rule()
-
-
-def grid(quick: bool) -> list[Rule]:
-    """The candidate rules, the cheap and likely ones first."""
-    out: list[Rule] = []
-    for bp in (False, True):
-        for window in (False, True):
-            for ngram in (5, 3):
-                for t in (0.5, 0.6, 0.7, 0.8, 0.9):
-                    conts: tuple[float | None, ...] = (None, 0.8, 0.9)
-                    if bp and quick:
-                        conts = (None,)
-                    for c in conts:
-                        out.append(Rule(ngram, t, c, bp, window))
-    return out
 
 
 def _key(rule: Rule, dated: bool) -> str:
@@ -198,48 +141,9 @@ def score(corpus: str, folder: Path, split: str) -> dict[str, Any]:
     }
 
 
-def prf(tp: int, fp: int, fn: int) -> dict[str, Any]:
-    p = tp / (tp + fp) if tp + fp else None
-    r = tp / (tp + fn) if tp + fn else None
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None
-    return {"tp": tp, "fp": fp, "fn": fn, "precision": p, "recall": r, "f1": f1}
-
-
 def pooled(per_corpus: dict[str, dict[str, Any]]) -> dict[str, Any]:
     tot = [sum(per_corpus[c]["overall"][k] for c in per_corpus) for k in ("tp", "fp", "fn")]
     return prf(*tot)
-
-
-def _distance(rule: Rule) -> int:
-    d = OLD_DEFAULT
-    return sum(
-        (
-            rule.ngram != d.ngram,
-            rule.threshold != d.threshold,
-            rule.containment != d.containment,
-            rule.boilerplate != d.boilerplate,
-        )
-    )
-
-
-def over(row: dict[str, Any], corpora: tuple[str, ...], half: str = "tune") -> dict[str, Any]:
-    """P/R/F1 of one row pooled over ``corpora`` (sums of tp, fp, fn)."""
-    per = row[half]
-    return prf(*[sum(per[c]["overall"][k] for c in corpora) for k in ("tp", "fp", "fn")])
-
-
-def best(rows: list[dict[str, Any]], corpora: tuple[str, ...]) -> dict[str, Any] | None:
-    """The row whose tune precision pooled over ``corpora`` is at least MIN_PRECISION with the
-    highest pooled recall (ties: higher F1, then fewer changes from the old default)."""
-    ok = [r for r in rows if (over(r, corpora)["precision"] or 0.0) >= MIN_PRECISION]
-    if not ok:
-        return None
-
-    def key(r: dict[str, Any]) -> tuple[float, float, int]:
-        m = over(r, corpora)
-        return (m["recall"] or 0.0, m["f1"] or 0.0, -_distance(r["rule"]))
-
-    return max(ok, key=key)
 
 
 def _f(x: float | None) -> str:
