@@ -94,7 +94,7 @@ def run(
     # -- documents: read, repeated ids, errors ----------------------------------------------------
     keep_field = cfg.keep.field if cfg.keep.kind in ("newest", "priority") else None
     fields = FieldSpec(cfg.text_field, cfg.id_field, keep_field)
-    docs, n_splits, _ = _documents(ex, sources, fields, passage_rows)
+    docs, n_splits, _, _ = _documents(ex, sources, fields, passage_rows)
     good = docs.where(f"kind = {KIND_DOC}")
     rejected = ex.group(
         good.select("id_key", "pos", "line", "id"),

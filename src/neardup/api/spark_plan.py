@@ -33,6 +33,7 @@ from neardup.io.sources import Source
 from neardup.pipeline import StageClock, StageParams
 from neardup.sharedtext.containment import MAX_POSTINGS
 from neardup.stages import (
+    POS_SHIFT,
     ReadSpec,
     band_partition,
     bucket_partition,
@@ -41,7 +42,9 @@ from neardup.stages import (
     doc_counts_partition,
     document_partition,
     exact_partition,
+    in_partition_order,
     jsonl_output_partition,
+    line_rows,
     pair_summary_partition,
     reject_partition,
     similarity_partition,
@@ -58,6 +61,7 @@ from neardup.stages.arrow import (
     KIND_DOC,
     KIND_ERROR,
     KIND_SPLIT,
+    ORDER_ROW,
     OUTPUT_SCHEMA,
     PAIR_SCHEMA,
     PAIR_SUMMARY_SCHEMA,
@@ -159,17 +163,18 @@ def run(
 ) -> SparkOutcome:
     """Run the schedule; outputs go under ``staging`` (``kept/``, ``removed/``, ``clusters/``)."""
     names = [s.name for s in sources]
-    fmts = [s.format for s in sources]
     measure = "jaccard" if cfg.verify else "minhash"
     out = SparkOutcome()
 
     t = time.perf_counter()
-    docs, n_splits, invalid = _documents(ex, sources, StageParams.from_config(cfg))
+    docs, n_splits, invalid, layout = _documents(
+        ex, sources, StageParams.from_config(cfg), raw_jsonl=False
+    )
     clock.record("fingerprint", t)
 
     # -- ids, exact groups, candidates ------------------------------------------------------------
     t = time.perf_counter()
-    accepted, n_skipped, out.errors = _accept(ex, docs, cfg, names)
+    accepted, n_skipped, out.errors, skipped = _accept(ex, docs, cfg, names)
     doc_counts = _sums(
         ex, ex.map(accepted.select("n_set", "mode"), doc_counts_partition, DOC_COUNTS_SCHEMA)
     )
@@ -259,32 +264,17 @@ def run(
 
     # -- outputs ----------------------------------------------------------------------------------
     t = time.perf_counter()
-    decided = ["cluster_id", "removed", "similarity", "reason", "kept_id"]
-    decided += ["containment", "containment_reverse"]
-    lines = accepted.select("pos", "line", "id", "raw").join(
-        decisions.select("pos", *decided), "pos", "left"
-    )
-    ordered = lines.fillna({"removed": False}).orderBy("pos")
-    rendered = ex.cache(
-        ex.map(
-            ordered,
-            jsonl_output_partition,
-            OUTPUT_SCHEMA,
-            names,
-            fmts,
-            invalid > 0,
-            cfg.containment is not None,
-        )
-    )  # rendered once, written as two files
-    compression = "gzip" if fmt == "jsonl.gz" else "none"
-    for which in ("kept", "removed"):
-        (
-            rendered.where(f"which = '{which}'")
-            .select("value")
-            .write.mode("overwrite")
-            .option("compression", compression)
-            .text(f"{staging}/{which}")
-        )
+    with ex.input_splits():  # JSONL inputs are read again, cut into the same splits
+        rendered = _rendered(ex, sources, layout, accepted, skipped, decisions, cfg, invalid)
+        compression = "gzip" if fmt == "jsonl.gz" else "none"
+        for which in ("kept", "removed"):
+            (
+                rendered.where(f"which = '{which}'")
+                .select("value")
+                .write.mode("overwrite")
+                .option("compression", compression)
+                .text(f"{staging}/{which}")
+            )
     members = decisions.select(
         "cluster_id", "pos", "removed", "similarity", "reason", "kept_id"
     ).join(accepted.select("pos", "id"), "pos")
@@ -332,29 +322,39 @@ def _windowed(ex: Any, pairs: Any, times: Any, seconds: float) -> Any:
     return ex.map(joined, window_partition, WINDOW_PAIR_OUT, seconds)
 
 
+@dataclass(frozen=True, slots=True)
+class InputLayout:
+    """How the inputs were read: each source's :class:`ReadSpec` and the lines before each of
+    its splits, so that a second read of a JSONL input gives its lines the same positions."""
+
+    specs: list[ReadSpec]
+    offsets: dict[tuple[int, int], int]
+
+
 def _documents(
-    ex: Any, sources: list[Source], params: Any, rows_of: Any = None
-) -> tuple[Any, int, int]:
+    ex: Any, sources: list[Source], params: Any, rows_of: Any = None, raw_jsonl: bool = True
+) -> tuple[Any, int, int, InputLayout]:
     """Fingerprint every input; returns the document table (:data:`DOCUMENT_SCHEMA`: documents
-    and bad records with their input position), the number of input splits and the number of
-    records repaired (invalid UTF-8). ``rows_of`` and ``params``: how a raw batch's records
-    become documents (default: a dedup's fingerprints under its :class:`StageParams`).
+    and bad records with their input position), the number of input splits, the number of
+    records repaired (invalid UTF-8) and the :class:`InputLayout`. ``rows_of`` and ``params``:
+    how a raw batch's records become documents (default: a dedup's fingerprints under its
+    :class:`StageParams`). ``raw_jsonl=False`` leaves the ``raw`` column of JSONL records null
+    (the output stage reads those lines again rather than carry them through every table).
 
     Lines of each JSONL split are first counted by Spark's reader alone (no Python, no
     parsing), so every split knows the lines before it and fingerprints and positions are
     computed in one pass and written once."""
-    names = [s.name for s in sources]
-    fmts = [s.format for s in sources]
     with ex.input_splits():
-        raws, counts = [], []
+        specs, raws, counts = [], [], []
         for i, src in enumerate(sources):
             ranks = None
             if src.format == "txt":
                 files = src.txt_files()
                 ranks = {p.relative_to(src.path).as_posix(): k + 1 for k, p in enumerate(files)}
-            spec = ReadSpec(i, src.name, src.format, ranks)
+            spec = ReadSpec(i, src.name, src.format, ranks, raw_jsonl or src.format != "jsonl")
             raw = _read(ex, src, spec)
-            raws.append((spec, raw))
+            specs.append(spec)
+            raws.append(raw)
             if src.format == "jsonl":
                 lines = ex.to_arrow(raw.groupBy("split").count())
                 counts += [
@@ -365,28 +365,123 @@ def _documents(
                         strict=True,
                     )
                 ]
-        offsets = split_offsets(counts)
-        parts = [
+        layout = InputLayout(specs, split_offsets(counts))
+        docs = _scan(ex, sources, layout, params, rows_of, raws)
+        docs = ex.checkpoint(docs, "documents")
+    marks = ex.to_arrow(docs.where(f"kind = {KIND_SPLIT}").select("invalid"))
+    invalid = int(pc.sum(marks.column("invalid")).as_py() or 0)
+    return docs, marks.num_rows, invalid, layout
+
+
+def _scan(
+    ex: Any,
+    sources: list[Source],
+    layout: InputLayout,
+    params: Any,
+    rows_of: Any,
+    raws: list[Any] | None = None,
+    which: list[int] | None = None,
+) -> Any:
+    """The document rows of the sources numbered ``which`` (default: all), in source order,
+    read as :func:`_documents` read them (``raws``: their scans, when already made)."""
+    names = [s.name for s in sources]
+    fmts = [s.format for s in sources]
+    parts = []
+    for i in range(len(sources)) if which is None else which:
+        spec = layout.specs[i]
+        raw = raws[i] if raws is not None else _read(ex, sources[i], spec)
+        offsets = {split: off for (src, split), off in layout.offsets.items() if src == spec.src}
+        parts.append(
             ex.map(
                 raw,
                 document_partition,
                 DOCUMENT_SCHEMA,
                 spec,
                 params,
-                {split: off for (src, split), off in offsets.items() if src == spec.src},
+                offsets,
                 names,
                 fmts,
                 rows_of,
             )
-            for spec, raw in raws
-        ]
-        docs = parts[0]
-        for part in parts[1:]:
-            docs = docs.unionByName(part)
-        docs = ex.checkpoint(docs, "documents")
-    marks = ex.to_arrow(docs.where(f"kind = {KIND_SPLIT}").select("invalid"))
-    invalid = int(pc.sum(marks.column("invalid")).as_py() or 0)
-    return docs, marks.num_rows, invalid
+        )
+    docs = parts[0]
+    for part in parts[1:]:
+        docs = docs.unionByName(part)
+    return docs
+
+
+def _rendered(
+    ex: Any,
+    sources: list[Source],
+    layout: InputLayout,
+    accepted: Any,
+    skipped: Any,
+    decisions: Any,
+    cfg: DedupConfig,
+    invalid: int,
+) -> Any:
+    """The output lines (:func:`jsonl_output_partition`) of every accepted document, cached,
+    in partitions that give them in input order when written in turn.
+
+    JSONL inputs are read a second time in the splits of the first read (:func:`line_rows`:
+    no parsing), so their lines never travel through a shuffle or a checkpoint; other inputs
+    bring their records from ``accepted``. Skipped records are left out by position and each
+    line meets its decision in a broadcast join when the decisions are few enough, which
+    keeps every split in its own partition, in file order. Each partition reports whether its
+    rows came in order; only if they did not (other inputs, or a shuffled join) is the table
+    sorted by position."""
+    names = [s.name for s in sources]
+    fmts = [s.format for s in sources]
+    cols = ["pos", "line", "id", "raw"]
+    parts = []
+    for i, src in enumerate(sources):
+        if src.format == "jsonl":
+            lines = _scan(ex, sources, layout, None, line_rows, which=[i])
+            lines = lines.where(f"kind = {KIND_DOC}").select(*cols)
+            if skipped is not None:
+                lines = lines.join(skipped.hint("broadcast"), "pos", "left_anti")
+        else:
+            lines = accepted.where(f"shiftright(pos, {POS_SHIFT}) = {i}").select(*cols)
+        parts.append(lines)
+    lines = parts[0]
+    for part in parts[1:]:
+        lines = lines.unionByName(part)
+    decided = ["pos", "cluster_id", "removed", "similarity", "reason", "kept_id"]
+    decided += ["containment", "containment_reverse"]
+    decisions = decisions.select(*decided)
+    if decisions.count() <= BROADCAST_ROWS // 2:
+        decisions = decisions.hint("broadcast")
+    joined = lines.join(decisions, "pos", "left").fillna({"removed": False})
+    rendered = ex.cache(
+        ex.map(
+            joined,
+            jsonl_output_partition,
+            OUTPUT_SCHEMA,
+            names,
+            fmts,
+            invalid > 0,
+            cfg.containment is not None,
+        )
+    )
+    marks = ex.to_arrow(
+        rendered.where(f"which = '{ORDER_ROW}'").selectExpr(
+            "spark_partition_id() as part", "pos", "value"
+        )
+    )
+    order = list(
+        zip(
+            marks.column("part").to_pylist(),
+            marks.column("pos").to_pylist(),
+            marks.column("value").to_pylist(),
+            strict=True,
+        )
+    )
+    if in_partition_order(order):
+        return rendered
+    ordered = ex.sorted_cache(rendered.where(f"which != '{ORDER_ROW}'"), "pos")
+    ordered.count()  # computed before the unsorted table is let go
+    rendered.unpersist()
+    return ordered
 
 
 def _sums(ex: Any, df: Any) -> dict[str, int]:
@@ -395,10 +490,13 @@ def _sums(ex: Any, df: Any) -> dict[str, int]:
     return {name: int(pc.sum(table.column(name)).as_py() or 0) for name in table.column_names}
 
 
-def _accept(ex: Any, docs: Any, cfg: DedupConfig, names: list[str]) -> tuple[Any, int, list[str]]:
+def _accept(
+    ex: Any, docs: Any, cfg: DedupConfig, names: list[str]
+) -> tuple[Any, int, list[str], Any]:
     """The documents whose id is seen first, the number of records skipped (bad records and
-    repeated ids) and the first 20 error messages in input order; under ``on_error=raise`` the
-    first error is raised."""
+    repeated ids), the first 20 error messages in input order and the table of the skipped
+    records' positions (None when there are none); under ``on_error=raise`` the first error
+    is raised."""
     good = docs.where(f"kind = {KIND_DOC}")
     rejected = ex.group(
         good.select("id_key", "pos", "line"),
@@ -420,11 +518,12 @@ def _accept(ex: Any, docs: Any, cfg: DedupConfig, names: list[str]) -> tuple[Any
         if cfg.on_error == "raise":
             raise pickle.loads(first[0][2])
         messages = [r[1] for r in first]
+    skipped = errors.select("pos") if n_errors else None
     if rejected.limit(1).count() == 0:  # the usual case: the documents as written
-        return good.drop("kind", "error", "error_obj", "invalid"), n_errors, messages
+        return good.drop("kind", "error", "error_obj", "invalid"), n_errors, messages, skipped
     accepted = good.join(rejected.select("pos"), "pos", "left_anti")
     accepted = accepted.drop("kind", "error", "error_obj", "invalid")
-    return ex.checkpoint(accepted, "accepted"), n_errors, messages
+    return ex.checkpoint(accepted, "accepted"), n_errors, messages, skipped
 
 
 def _similarities(ex: Any, pairs: Any, accepted: Any, measure: str, cfg: DedupConfig) -> Any:

@@ -16,11 +16,12 @@ from neardup.stages.fingerprint import (
     doc_counts_partition,
     document_partition,
     fingerprint_partition,
+    line_rows,
     position_partition,
     reject_partition,
     split_offsets,
 )
-from neardup.stages.output import jsonl_output_partition
+from neardup.stages.output import in_partition_order, jsonl_output_partition
 from neardup.stages.pairs import (
     band_partition,
     bucket_partition,
@@ -40,8 +41,10 @@ __all__ = [
     "document_partition",
     "exact_partition",
     "fingerprint_partition",
+    "in_partition_order",
     "index_partition",
     "jsonl_output_partition",
+    "line_rows",
     "pair_summary_partition",
     "position_partition",
     "reject_partition",

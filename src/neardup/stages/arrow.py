@@ -121,7 +121,11 @@ DECISION_SCHEMA = pa.schema(
         ("containment_reverse", pa.float64()),
     ]
 )
-OUTPUT_SCHEMA = pa.schema([("which", pa.string()), ("value", pa.string())])
+#: an output line: ``which`` is kept or removed, or ``order`` for the one row each partition adds
+#: (``pos`` its first position, ``value`` "LAST SORTED": its last position, and 1 when its rows
+#: came in position order)
+OUTPUT_SCHEMA = pa.schema([("pos", pa.int64()), ("which", pa.string()), ("value", pa.string())])
+ORDER_ROW = "order"
 #: a clusters.jsonl line; each partition adds one row with ``cluster_id`` -1 whose value is its
 #: cluster counts as JSON
 CLUSTER_SCHEMA = pa.schema([("cluster_id", pa.int64()), ("value", pa.string())])

@@ -47,6 +47,9 @@ class ReadSpec:
     name: str
     fmt: str
     txt_ranks: dict[str, int] | None = None  # txt: relative path -> rank in sorted order
+    #: carry each record's raw bytes in the ``raw`` column (False: null; the output stage of
+    #: a JSONL input reads its lines again instead, see :func:`line_rows`)
+    keep_raw: bool = True
 
 
 def _fingerprint_rows(
@@ -84,7 +87,11 @@ def _fingerprint_rows(
         "shingle_set": packed(sets, set_offsets),
         "n_set": pa.array(np.diff(set_offsets).astype(np.int32)),
         "mode": pa.array(bf.modes.astype(np.int8)),
-        "raw": pa.array([raw_of.get(line) for line in bf.lines], type=pa.binary()),
+        "raw": (
+            pa.array([raw_of.get(line) for line in bf.lines], type=pa.binary())
+            if spec.keep_raw
+            else pa.nulls(n, pa.binary())
+        ),
     }
     if bf.contain is not None:
         docs.update(_containment_columns(bf.contain, n))
@@ -92,6 +99,22 @@ def _fingerprint_rows(
         docs["time"] = pa.array(np.asarray(bf.times, dtype=np.float64))
     errors = [(row_of[e.line], e) for e in bf.errors]
     return docs, errors, bf.invalid_utf8
+
+
+def line_rows(
+    raw: RawBatch, rows: list[int], spec: ReadSpec, params: Any
+) -> tuple[dict[str, pa.Array], list[tuple[int, Any]], int]:
+    """A :data:`RowsFunction` for reading a JSONL input a second time, for the output stage:
+    every non-blank line as a document row with its ``raw`` bytes and nothing parsed (which
+    lines were bad records is already known by position from the first read)."""
+    n = len(raw.items)
+    docs = {
+        "kind": pa.array(np.full(n, KIND_DOC, np.int8)),
+        "src": pa.array(np.full(n, spec.src, np.int32)),
+        "row": pa.array(np.asarray(rows, dtype=np.int64)),
+        "raw": pa.array([value for _, value in raw.items], type=pa.binary()),
+    }
+    return docs, [], 0
 
 
 def _containment_columns(cb: ContainmentBatch, n: int) -> dict[str, pa.Array]:

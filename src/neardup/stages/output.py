@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import orjson
 import pyarrow as pa
 
-from neardup.stages.arrow import OUTPUT_SCHEMA, POS_SHIFT
+from neardup.stages.arrow import ORDER_ROW, OUTPUT_SCHEMA, POS_SHIFT
 from neardup.stages.decide import REASON_NAMES
 
 
@@ -25,13 +25,29 @@ def jsonl_output_partition(
     documents as ``{"id", "text"}``,
     removed records with ``kept_id``, ``cluster_id``, ``similarity`` and ``reason`` added —
     the local writer's bytes; with ``containment`` on, removed records also get
-    ``containment`` and ``containment_reverse``."""
+    ``containment`` and ``containment_reverse``.
+
+    A partition that saw rows ends with one :data:`ORDER_ROW` row: its first and last
+    position and whether its rows came in position order, so that a schedule can tell
+    whether its partitions, taken in turn, already hold the outputs in input order."""
     from neardup.io.artifacts import _rounded, removed_record
     from neardup.io.sources import decode_json_line
 
+    first = last = -1
+    in_order = True
     for batch in batches:
+        if batch.num_rows == 0:
+            continue
         which, values = [], []
         cols = {c: batch.column(c).to_pylist() for c in batch.schema.names}
+        positions = cols["pos"]
+        if first < 0:
+            first = positions[0]
+        elif positions[0] <= last:
+            in_order = False
+        if any(positions[i] >= positions[i + 1] for i in range(len(positions) - 1)):
+            in_order = False
+        last = positions[-1]
         for i in range(batch.num_rows):
             src = int(cols["pos"][i]) >> POS_SHIFT
             raw = cols["raw"][i]
@@ -71,6 +87,32 @@ def jsonl_output_partition(
             which.append("removed")
             values.append(orjson.dumps(rec).decode())
         yield pa.RecordBatch.from_pydict(
-            {"which": pa.array(which, pa.string()), "value": pa.array(values, pa.string())},
+            {
+                "pos": pa.array(positions, pa.int64()),
+                "which": pa.array(which, pa.string()),
+                "value": pa.array(values, pa.string()),
+            },
             schema=OUTPUT_SCHEMA,
         )
+    if first >= 0:
+        yield pa.RecordBatch.from_pydict(
+            {
+                "pos": pa.array([first], pa.int64()),
+                "which": pa.array([ORDER_ROW], pa.string()),
+                "value": pa.array([f"{last} {int(in_order)}"], pa.string()),
+            },
+            schema=OUTPUT_SCHEMA,
+        )
+
+
+def in_partition_order(marks: list[tuple[int, int, str]]) -> bool:
+    """Whether output partitions taken in the order of their index give the rows in position
+    order: ``marks`` holds ``(partition, first, "LAST SORTED")`` of the :data:`ORDER_ROW` rows
+    of :func:`jsonl_output_partition` (one per partition that saw rows)."""
+    previous = -1
+    for _, first, value in sorted(marks):
+        last, sorted_flag = value.split()
+        if sorted_flag != "1" or first <= previous:
+            return False
+        previous = int(last)
+    return True
