@@ -254,12 +254,13 @@ def test_a_reply_quoting_its_parent_is_not_a_copy(model: str) -> None:
     assert [c.members for c in counted] == [("parent", "reply")]
 
 
-def test_spark_executor_is_refused_before_any_work(tmp_path: Path, model: str) -> None:
+def test_spark_run_with_a_missing_model_stops_before_any_work(tmp_path: Path, model: str) -> None:
     from neardup.errors import ConfigError
 
     src = write_jsonl(tmp_path / "in.jsonl", records())
-    with pytest.raises(ConfigError, match="local executor only"):
-        neardup.dedup(src, tmp_path / "o", method="semantic", model=model, executor="spark")
+    missing = str(tmp_path / "no-such-model")
+    with pytest.raises(ConfigError, match="does not exist"):
+        neardup.dedup(src, tmp_path / "o", method="semantic", model=missing, executor="spark")
     assert not (tmp_path / "o").exists()
 
 

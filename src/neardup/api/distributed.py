@@ -192,7 +192,10 @@ def _stats(
         "invalid_utf8_records": c["invalid_utf8_records"],
         "errors": outcome.errors,
         "shingles_spilled_to_disk": False,
-        "parameters": run_parameters(cfg, lsh, fmt),
+        "parameters": {
+            **run_parameters(cfg, lsh, fmt),
+            **({"semantic": outcome.search} if outcome.search is not None else {}),
+        },
         "boilerplate": None,
         "inputs": [{"path": s.name, "format": s.format, "bytes": s.size} for s in sources],
         "spark": {

@@ -216,16 +216,12 @@ def _dedup_distributed(
         raise ConfigError(
             f"unknown executor {executor!r}", remedy="use executor='local' or executor='spark'"
         )
-    if cfg.method == "semantic":
-        raise ConfigError(
-            "method semantic runs on the local executor only",
-            remedy="drop --executor spark, or use --method minhash on Spark",
-        )
     if report is not None:
         raise ConfigError(
             "--report is written by local runs only",
             remedy="drop --report, or run with --executor local",
         )
+    _load_model(cfg)  # a bad model stops the run before Spark starts
     stats, outputs = dedup_spark(sources, str(output), cfg, fmt, executor)
     return DedupResult(stats, outputs)
 

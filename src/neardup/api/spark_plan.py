@@ -79,7 +79,12 @@ from neardup.stages.containment import (
     probe_pairs_partition,
     verify_partition,
 )
-from neardup.stages.decide import HISTOGRAM_BINS, histogram_report, merge_counts
+from neardup.stages.decide import (
+    HISTOGRAM_BINS,
+    REASON_SEMANTIC,
+    histogram_report,
+    merge_counts,
+)
 from neardup.stages.window import PAIR_SCHEMA as WINDOW_PAIR_OUT
 from neardup.stages.window import window_partition
 from neardup.timewindow import parse_window
@@ -97,6 +102,7 @@ class SparkOutcome:
     counts: dict[str, Any] = field(default_factory=dict)
     histogram: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    search: dict[str, Any] | None = None  # method semantic: how the pair search ran
 
 
 def check_inputs(sources: list[Source], fmt: str) -> None:
@@ -178,40 +184,52 @@ def run(
     doc_counts = _sums(
         ex, ex.map(accepted.select("n_set", "mode"), doc_counts_partition, DOC_COUNTS_SCHEMA)
     )
-    exact = ex.group(
-        accepted.select("pos", "exact_hi", "exact_lo", "n_set"),
-        ["exact_hi", "exact_lo"],
-        ["exact_hi", "exact_lo", "pos"],
-        exact_partition,
-        EXACT_SCHEMA,
-    )
-    exact = ex.checkpoint(exact, "exact")
-    exact_edges = exact.where("pos != rep").selectExpr("rep as a", "pos as b")
-    reps = exact.where("pos = rep").select("pos").join(accepted.select("pos", "sig"), "pos")
-    if cfg.window is not None:  # every copy is searched (stages/window.py: search_members)
-        reps = accepted.where("n_set > 0").select("pos", "sig")
-    bands = ex.map(reps, band_partition, BAND_SCHEMA, lsh.bands, lsh.rows, cfg.num_perm)
-    pairs = ex.group(
-        bands,
-        ["band", "key"],
-        ["band", "key", "pos"],
-        bucket_partition,
-        PAIR_SCHEMA,
-        cfg.max_bucket,
-    )
-    pairs = ex.checkpoint(pairs.dropDuplicates(["a", "b"]), "candidates")
-    clock.record("candidates", t)
+    search = None
+    if cfg.method == "semantic":  # vectors gathered, searched on the driver (spark_semantic.py)
+        from neardup.api.spark_semantic import semantic_edges
 
-    # -- verification -----------------------------------------------------------------------------
-    t = time.perf_counter()
-    sims = _similarities(ex, pairs, accepted, measure, cfg)
-    sims = ex.checkpoint(sims, "similarities")
-    summary = ex.to_arrow(ex.map(sims, pair_summary_partition, PAIR_SUMMARY_SCHEMA))
-    bins = np.zeros(HISTOGRAM_BINS, dtype=np.int64)
-    np.add.at(bins, summary.column("bin").to_numpy(), summary.column("n").to_numpy())
-    n_near = int(pc.sum(summary.column("accepted")).as_py() or 0)
-    near_edges = sims.where("accepted").select("a", "b")
-    n_exact = exact_edges.count()
+        found = semantic_edges(ex, accepted, cfg)
+        exact_edges, near_edges = found.exact_edges, found.near_edges
+        n_exact, n_near, bins, search = found.n_exact, found.n_near, found.bins, found.search
+        measure = "cosine"
+        out.counts["candidate_pairs"] = found.candidates
+        clock.record("candidates", t)
+        t = time.perf_counter()
+    else:
+        exact = ex.group(
+            accepted.select("pos", "exact_hi", "exact_lo", "n_set"),
+            ["exact_hi", "exact_lo"],
+            ["exact_hi", "exact_lo", "pos"],
+            exact_partition,
+            EXACT_SCHEMA,
+        )
+        exact = ex.checkpoint(exact, "exact")
+        exact_edges = exact.where("pos != rep").selectExpr("rep as a", "pos as b")
+        reps = exact.where("pos = rep").select("pos").join(accepted.select("pos", "sig"), "pos")
+        if cfg.window is not None:  # every copy is searched (stages/window.py: search_members)
+            reps = accepted.where("n_set > 0").select("pos", "sig")
+        bands = ex.map(reps, band_partition, BAND_SCHEMA, lsh.bands, lsh.rows, cfg.num_perm)
+        pairs = ex.group(
+            bands,
+            ["band", "key"],
+            ["band", "key", "pos"],
+            bucket_partition,
+            PAIR_SCHEMA,
+            cfg.max_bucket,
+        )
+        pairs = ex.checkpoint(pairs.dropDuplicates(["a", "b"]), "candidates")
+        clock.record("candidates", t)
+
+        # -- verification -------------------------------------------------------------------------
+        t = time.perf_counter()
+        sims = _similarities(ex, pairs, accepted, measure, cfg)
+        sims = ex.checkpoint(sims, "similarities")
+        summary = ex.to_arrow(ex.map(sims, pair_summary_partition, PAIR_SUMMARY_SCHEMA))
+        bins = np.zeros(HISTOGRAM_BINS, dtype=np.int64)
+        np.add.at(bins, summary.column("bin").to_numpy(), summary.column("n").to_numpy())
+        n_near = int(pc.sum(summary.column("accepted")).as_py() or 0)
+        near_edges = sims.where("accepted").select("a", "b")
+        n_exact = exact_edges.count()
     seconds = parse_window(cfg.window)[1] if cfg.window is not None else None
     if seconds is not None:  # pairs further apart in time are never duplicates
         times = accepted.select("pos", "time")
@@ -300,14 +318,19 @@ def run(
         **out.counts,
         **doc_counts,
         **cluster_counts,
-        "candidate_pairs": int(bins.sum()),  # every similarity lies in [0, 1]
+        "candidate_pairs": out.counts.get("candidate_pairs", int(bins.sum())),  # sims in [0, 1]
         "verified_pairs": n_near,
         "exact_pairs": n_exact,
         "skipped_records": n_skipped,
         "invalid_utf8_records": invalid,
         "input_splits": n_splits,
     }
-    out.histogram = histogram_report(bins, cfg.verify)
+    out.histogram = histogram_report(bins, cfg.verify, cfg.method)
+    if search is not None:
+        out.search = search
+        out.counts["removed_semantic"] = decisions.where(
+            f"removed and reason = {REASON_SEMANTIC}"
+        ).count()
     return out
 
 

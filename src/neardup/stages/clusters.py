@@ -30,6 +30,8 @@ from neardup.stages.arrow import (
 from neardup.stages.containment import PackedSets
 from neardup.stages.decide import (
     REASON_CONTAINED,
+    REASON_NEAR,
+    REASON_SEMANTIC,
     Decisions,
     cluster_counts,
     cluster_lines,
@@ -54,7 +56,8 @@ def decide_partition(
 
     Input, sorted by ``(root, kind, pos)``: member rows (``kind`` 0: ``root``, ``pos``,
     ``length``, ``keep``, ``id``, ``exact_hi``, ``exact_lo`` and ``data``, the packed shingle
-    set or signature) and, for ``star`` or with containment, edge rows (``kind`` 1: exact copy →
+    set, signature or, with ``measure`` cosine (method semantic), unit vector) and, for
+    ``star`` or with containment, edge rows (``kind`` 1: exact copy →
     representative as ``(pos=copy, b=rep)``; ``kind`` 2: verified near edge ``(pos=a, b)``;
     ``kind`` 3: ``pos`` contained in ``b``). Output: one :data:`DECISION_SCHEMA` row per
     document still in a cluster.
@@ -100,8 +103,15 @@ def decide_partition(
         inside = ek == CONTAINED_EDGE
         c_edges = np.stack([a[inside], b[inside]], axis=1)
     values, offsets = unpack(mt.column("data"))
+    if measure == "cosine":  # method semantic: ``data`` holds the unit vectors
+        from neardup.semantic.search import cosine_pairs
+        from neardup.stages.semantic import unpacked_vectors
+
+        vectors = unpacked_vectors(mt.column("data"))
 
     def similarity(pairs: np.ndarray) -> np.ndarray:
+        if measure == "cosine":
+            return cosine_pairs(vectors, pairs)
         if measure == "jaccard":
             return jaccard_pairs(values, offsets, pairs)
         return estimate_pairs(values.reshape(m, num_perm), pairs)
@@ -152,6 +162,8 @@ def decide_partition(
         if star is not None:
             d = decided(*components(m, star))
             reason, c_in, c_rev = contained_reasons(d, threshold, c_threshold, overlap)
+    if measure == "cosine":  # the same decisions, named for the measure that made them
+        reason = np.where(reason == REASON_NEAR, REASON_SEMANTIC, reason).astype(np.uint8)
     inside = np.flatnonzero(d.labels >= 0)
     lab = d.labels[inside]
     keeper = d.keepers[lab]

@@ -93,6 +93,10 @@ def _fingerprint_rows(
             else pa.nulls(n, pa.binary())
         ),
     }
+    if bf.embeddings is not None:  # method semantic: the unit vector in place of a signature
+        from neardup.stages.semantic import packed_vectors
+
+        docs["sig"] = packed_vectors(bf.embeddings)
     if bf.contain is not None:
         docs.update(_containment_columns(bf.contain, n))
     if bf.times is not None:
