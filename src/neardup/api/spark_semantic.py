@@ -4,8 +4,8 @@ Embedding is a per-partition map (the fingerprint stage; :mod:`neardup.stages.se
 model runs where the documents are. The pair search is :func:`neardup.semantic.search.search`,
 whose neighbour cap (each document's 100 closest pairs) and k-means sample are defined over the
 whole corpus; to give exactly the local run's pairs, cosines and counts, the positions, exact
-hashes and vectors of every accepted document (``8 · 3 + 4 · dim`` bytes each: 536 at dimension
-128) are gathered on the driver and searched there once, by
+hashes, set sizes and vectors of every accepted document (``28 + 4 · dim`` bytes each: 540 at
+dimension 128) are gathered on the driver and searched there once, by
 :func:`~neardup.stages.semantic.search_partition`. Above :data:`MAX_DOCUMENTS` documents the run
 is refused before the gathering. The exact edges and verified pairs then go back to Spark as
 tables and meet the lexical schedule's components, decisions and outputs
