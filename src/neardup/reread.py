@@ -94,6 +94,12 @@ class RereadTable:
         self._sets, self._offsets = _take(sets_all, offsets_all, order)
         self._docs = docs_all[order]
 
+    def release(self) -> None:
+        """Let the held sets go (they are read again if asked for later)."""
+        self._docs = np.zeros(0, dtype=np.int64)
+        self._sets = np.zeros(0, dtype=np.uint32)
+        self._offsets = np.zeros(1, dtype=np.int64)
+
     def sets(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Sorted unique shingle-id sets of ``docs`` (sorted, unique ordinals), packed as
         ``(sets, set_offsets)`` in the order of ``docs``."""

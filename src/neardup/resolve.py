@@ -253,6 +253,9 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
             reason, c_in, c_rev = contained_reasons(d, cfg.threshold, c_threshold, overlap)
     if search_info is not None:  # the same decisions, named for the measure that made them
         reason = np.where(reason == REASON_NEAR, REASON_SEMANTIC, reason).astype(np.uint8)
+    release = getattr(fp.shingles, "release", None)
+    if release is not None:  # the candidates' sets read again are not needed to write
+        release()
     counts = {
         **document_counts(fp.shingles.counts, fp.modes),
         **cluster_counts(d.labels, d.removed, reason),
