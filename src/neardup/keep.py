@@ -95,6 +95,15 @@ def _comparable(value: Any, field: str, doc_id: str) -> tuple[int, Any]:
     )
 
 
+def _first_of_each(members: np.ndarray, clusters: np.ndarray, n_clusters: int) -> np.ndarray:
+    """The first member of each cluster, for members sorted by cluster and then by preference."""
+    first = np.ones(clusters.size, dtype=bool)
+    first[1:] = clusters[1:] != clusters[:-1]
+    keepers = np.empty(n_clusters, dtype=np.int64)
+    keepers[clusters[first]] = members[first]
+    return keepers
+
+
 def choose_keepers(
     policy: KeepPolicy,
     labels: np.ndarray,
@@ -118,21 +127,11 @@ def choose_keepers(
     if policy.kind == "corrected":
         flags, times = _correction_keys(values or [None] * lengths.size, lengths.size)
         order = np.lexsort((members, -times[members], -flags[members], cl))
-        sorted_cl = cl[order]
-        first = np.ones(order.size, dtype=bool)
-        first[1:] = sorted_cl[1:] != sorted_cl[:-1]
-        keepers = np.empty(n_clusters, dtype=np.int64)
-        keepers[sorted_cl[first]] = members[order][first]
-        return keepers
+        return _first_of_each(members[order], cl[order], n_clusters)
     if policy.kind in ("longest", "shortest"):
         sign = -1 if policy.kind == "longest" else 1
         order = np.lexsort((members, sign * lengths[members].astype(np.int64), cl))
-        sorted_cl = cl[order]
-        first = np.ones(order.size, dtype=bool)
-        first[1:] = sorted_cl[1:] != sorted_cl[:-1]
-        keepers = np.empty(n_clusters, dtype=np.int64)
-        keepers[sorted_cl[first]] = members[order][first]
-        return keepers
+        return _first_of_each(members[order], cl[order], n_clusters)
     if values is None or ids is None:
         raise ValueError("field-based keeper policies need values and ids")
     fld = policy.field or ""
