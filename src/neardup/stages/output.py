@@ -6,10 +6,11 @@ from __future__ import annotations
 import pickle
 from collections.abc import Iterator
 
+import numpy as np
 import orjson
 import pyarrow as pa
 
-from neardup.stages.arrow import ORDER_ROW, OUTPUT_SCHEMA, POS_SHIFT
+from neardup.stages.arrow import ORDER_ROW, OUTPUT_SCHEMA, POS_SHIFT, column
 from neardup.stages.decide import REASON_NAMES
 
 
@@ -41,11 +42,12 @@ def jsonl_output_partition(
         which, values = [], []
         cols = {c: batch.column(c).to_pylist() for c in batch.schema.names}
         positions = cols["pos"]
+        steps = np.diff(column(batch, "pos"))
         if first < 0:
             first = positions[0]
         elif positions[0] <= last:
             in_order = False
-        if any(positions[i] >= positions[i + 1] for i in range(len(positions) - 1)):
+        if steps.size and steps.min() <= 0:
             in_order = False
         last = positions[-1]
         for i in range(batch.num_rows):
