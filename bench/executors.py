@@ -3,20 +3,22 @@
     python bench/executors.py bench/data/corpus-10000-s1.jsonl --partitions default,4 --repeat 3
 
 Each run is a separate ``neardup dedup`` process (the Spark one starts its own ``local[N]``
-session), timed end to end. CPU-seconds are summed over the whole process tree — the driver,
-the JVM and Spark's Python workers — by sampling ``/proc`` every 0.2 s (each process's own and
-reaped children's time; a process that ends between two samples is counted up to its last
-sample). The report gives wall time, CPU-seconds, the Spark/local ratios, the Spark path's time
-by stage, and how it changes with the number of shuffle partitions; it checks that both runs
-wrote the same bytes (part files concatenated against the local files). Local and Spark
-runs alternate; the table reports medians.
+session), timed end to end. CPU-seconds are those of the whole process tree — the driver,
+the JVM and Spark's Python workers — from the kernel's accounting of reaped children (this
+process is a child subreaper, so orphaned workers are reaped here too). The report gives wall
+time, CPU-seconds, the Spark/local ratios, the Spark path's time by stage, and how it changes
+with the number of shuffle partitions; it checks that both runs wrote the same bytes (part
+files concatenated against the local files). Local and Spark runs alternate; the table
+reports medians.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -24,44 +26,52 @@ import sys
 import time
 from pathlib import Path
 
-TICK = os.sysconf("SC_CLK_TCK")
+_PR_SET_CHILD_SUBREAPER = 36
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(x) for x in text.split()]
+def _become_subreaper() -> None:
+    """Orphans of the runs (Spark's Python daemon and workers once the JVM is gone) are
+    re-parented to this process instead of init, so that waiting for them adds their CPU time
+    to this process's children's usage (prctl(2), PR_SET_CHILD_SUBREAPER, Linux)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
 
 
-def _cpu(pid: int) -> float | None:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    # utime, stime, cutime, cstime (fields 14-17 of proc(5); 12-15 after the name)
-    return sum(int(f) for f in fields[11:15]) / TICK
+def _reap_orphans(deadline_s: float = 60.0) -> None:
+    """Wait for every remaining descendant (re-parented here) to exit and be reaped."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.05)
+    raise RuntimeError("descendants of the run still alive after the run ended")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_tree(cmd: list[str]) -> tuple[float, float, int]:
-    """Run ``cmd``; returns ``(wall seconds, CPU-seconds of the process tree, exit code)``."""
+    """Run ``cmd``; returns ``(wall seconds, CPU-seconds of the process tree, exit code)``.
+
+    The CPU-seconds are exact: every process of the tree is reaped by its parent or, orphaned,
+    by this process (a child subreaper), so the kernel's children usage of this process grows
+    by the user + system time of all of them (getrusage(2), RUSAGE_CHILDREN)."""
+    _become_subreaper()
+    before = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    last: dict[int, float] = {}
-    while proc.poll() is None:
-        todo = [proc.pid]
-        while todo:
-            pid = todo.pop()
-            cpu = _cpu(pid)
-            if cpu is not None:
-                last[pid] = cpu
-            todo.extend(_children(pid))
-        time.sleep(0.2)
+    _, err = proc.communicate()
     wall = time.perf_counter() - start
+    _reap_orphans()
     if proc.returncode != 0:
-        sys.stderr.write(proc.stderr.read().decode()[-4000:])
-    return wall, sum(last.values()), proc.returncode
+        sys.stderr.write(err.decode()[-4000:])
+    return wall, _children_cpu() - before, proc.returncode
 
 
 def _docs(folder: Path, name: str) -> list[str]:

@@ -246,3 +246,42 @@ def test_cli_runs_on_the_active_session(spark, corpus, tmp_path, cli):
     assert stats["executor"] == "spark" and stats["spark"]["partitions"] == 2
     assert {k: stats[k] for k in COUNTS} == {k: local.stats[k] for k in COUNTS}
     assert spark.sparkContext._jsc is not None  # the session it found is left running
+
+
+@pytest.mark.parametrize("direct", [True, False])
+def test_blank_lines_bom_crlf_on_both_output_paths(spark, corpus, tmp_path, monkeypatch, direct):
+    """Kept lines are the input's bytes whether the JVM copies them (each split one partition)
+    or Python renders every line (the general path): blank and whitespace-only lines, a byte
+    order mark on line 1, CRLF line ends and a bad record skipped by position."""
+    from neardup.api import spark_plan
+
+    lines = [json.dumps(r).encode() for r in corpus(13, bases=40)]
+    data = (
+        b"\xef\xbb\xbf"
+        + lines[0]
+        + b"\r\n\n   \t\n"
+        + b"\r\n".join(lines[1:30])
+        + b"\r\n\n{broken\n"
+        + b"\n".join(lines[30:])
+        + b"\n\x0c\n"
+    )
+    path = tmp_path / "blank.jsonl"
+    path.write_bytes(data)
+    used: list[bool] = []
+    real = spark_plan._direct_kept
+
+    def spy(*args: Any) -> Any:
+        table = real(*args) if direct else None
+        used.append(table is not None)
+        return table
+
+    monkeypatch.setattr(spark_plan, "_direct_kept", spy)
+    if not direct:  # as if a partition held several splits: lines numbered by Python
+        layout = spark_plan.InputLayout
+        monkeypatch.setattr(
+            spark_plan, "InputLayout", lambda specs, offsets, _one=True: layout(specs, offsets)
+        )
+    local, dist = _run_both(spark, tmp_path, [path], 3, on_error="skip")
+    assert used == [direct]
+    assert local.stats["skipped_records"] == 1 and local.stats["removed"] > 0
+    _assert_same(local, dist, tmp_path)

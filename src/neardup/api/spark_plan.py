@@ -282,17 +282,24 @@ def run(
 
     # -- outputs ----------------------------------------------------------------------------------
     t = time.perf_counter()
+    compression = "gzip" if fmt == "jsonl.gz" else "none"
+
+    def write(table: Any, which: str) -> None:
+        table.write.mode("overwrite").option("compression", compression).text(f"{staging}/{which}")
+
     with ex.input_splits():  # JSONL inputs are read again, cut into the same splits
-        rendered = _rendered(ex, sources, layout, accepted, skipped, decisions, cfg, invalid)
-        compression = "gzip" if fmt == "jsonl.gz" else "none"
-        for which in ("kept", "removed"):
-            (
-                rendered.where(f"which = '{which}'")
-                .select("value")
-                .write.mode("overwrite")
-                .option("compression", compression)
-                .text(f"{staging}/{which}")
+        direct = _direct_kept(ex, sources, layout, skipped, decisions, invalid)
+        if direct is not None:  # kept lines copied by the JVM; only removed ones rendered
+            write(direct, "kept")
+            removed = decisions.where("removed")
+            rendered = _rendered(
+                ex, sources, layout, accepted, skipped, removed, cfg, invalid, only_decided=True
             )
+            write(rendered.where("which = 'removed'").select("value"), "removed")
+        else:
+            rendered = _rendered(ex, sources, layout, accepted, skipped, decisions, cfg, invalid)
+            for which in ("kept", "removed"):
+                write(rendered.where(f"which = '{which}'").select("value"), which)
     members = decisions.select(
         "cluster_id", "pos", "removed", "similarity", "reason", "kept_id"
     ).join(accepted.select("pos", "id"), "pos")
@@ -352,6 +359,9 @@ class InputLayout:
 
     specs: list[ReadSpec]
     offsets: dict[tuple[int, int], int]
+    #: every JSONL scan partition held exactly one split, so a line's row in its split is its
+    #: row in its partition (``monotonically_increasing_id``'s low 33 bits)
+    one_split_each: bool = False
 
 
 def _documents(
@@ -369,6 +379,7 @@ def _documents(
     computed in one pass and written once."""
     with ex.input_splits():
         specs, raws, counts = [], [], []
+        one_split_each = True
         for i, src in enumerate(sources):
             ranks = None
             if src.format == "txt":
@@ -379,7 +390,13 @@ def _documents(
             specs.append(spec)
             raws.append(raw)
             if src.format == "jsonl":
-                lines = ex.to_arrow(raw.groupBy("split").count())
+                lines = ex.to_arrow(
+                    raw.selectExpr("spark_partition_id() as part", "split")
+                    .groupBy("part", "split")
+                    .count()
+                )
+                parts = lines.column("part").to_pylist()
+                one_split_each = one_split_each and len(set(parts)) == len(parts)
                 counts += [
                     (i, int(split), int(n))
                     for split, n in zip(
@@ -388,7 +405,7 @@ def _documents(
                         strict=True,
                     )
                 ]
-        layout = InputLayout(specs, split_offsets(counts))
+        layout = InputLayout(specs, split_offsets(counts), one_split_each)
         docs = _scan(ex, sources, layout, params, rows_of, raws)
         docs = ex.checkpoint(docs, "documents")
     marks = ex.to_arrow(docs.where(f"kind = {KIND_SPLIT}").select("invalid"))
@@ -442,9 +459,11 @@ def _rendered(
     decisions: Any,
     cfg: DedupConfig,
     invalid: int,
+    only_decided: bool = False,
 ) -> Any:
-    """The output lines (:func:`jsonl_output_partition`) of every accepted document, cached,
-    in partitions that give them in input order when written in turn.
+    """The output lines (:func:`jsonl_output_partition`) of every accepted document (with
+    ``only_decided``: of the documents in ``decisions`` alone), cached, in partitions that
+    give them in input order when written in turn.
 
     JSONL inputs are read a second time in the splits of the first read (:func:`line_rows`:
     no parsing), so their lines never travel through a shuffle or a checkpoint; other inputs
@@ -458,7 +477,13 @@ def _rendered(
     cols = ["pos", "line", "id", "raw"]
     parts = []
     for i, src in enumerate(sources):
-        if src.format == "jsonl":
+        if src.format == "jsonl" and layout.one_split_each:
+            lines = _line_table(ex, src, layout, i).selectExpr(
+                "pos", "line", "cast(null as binary) as id", "raw"
+            )
+            if skipped is not None:
+                lines = lines.join(skipped.hint("broadcast"), "pos", "left_anti")
+        elif src.format == "jsonl":
             lines = _scan(ex, sources, layout, None, line_rows, which=[i])
             lines = lines.where(f"kind = {KIND_DOC}").select(*cols)
             if skipped is not None:
@@ -474,7 +499,8 @@ def _rendered(
     decisions = decisions.select(*decided)
     if decisions.count() <= BROADCAST_ROWS // 2:
         decisions = decisions.hint("broadcast")
-    joined = lines.join(decisions, "pos", "left").fillna({"removed": False})
+    joined = lines.join(decisions, "pos", "inner" if only_decided else "left")
+    joined = joined.fillna({"removed": False})
     rendered = ex.cache(
         ex.map(
             joined,
@@ -505,6 +531,70 @@ def _rendered(
     ordered.count()  # computed before the unsorted table is let go
     rendered.unpersist()
     return ordered
+
+
+#: Python's ``bytes.strip`` whitespace: a line of only these is blank (not a record)
+_BLANK = " \t\n\r\x0b\x0c"
+
+
+def _line_table(ex: Any, src: Source, layout: InputLayout, i: int) -> Any:
+    """``(pos, line, raw)`` of every non-blank line of JSONL input ``i``, numbered in the JVM:
+    the read gives the first read's partitions, each one split
+    (``layout.one_split_each``), so a line's row in its split is the low 33 bits of
+    ``monotonically_increasing_id`` and its line number is the lines before its split plus
+    that row plus one — :func:`line_rows` without Python."""
+    spec = layout.specs[i]
+    offsets = [(split, off) for (s, split), off in layout.offsets.items() if s == spec.src]
+    table = pa.table(
+        {
+            "split": pa.array([o[0] for o in offsets], pa.int64()),
+            "offset": pa.array([o[1] for o in offsets], pa.int64()),
+        }
+    )
+    numbered = _read(ex, src, spec).selectExpr(
+        "value", "split", f"monotonically_increasing_id() & {(1 << 33) - 1} as row"
+    )
+    return (
+        numbered.join(ex.from_arrow(table).hint("broadcast"), "split")
+        .where(f"cast(value as string) rlike '[^{_BLANK}]'")
+        .selectExpr(
+            f"{spec.src << POS_SHIFT} + offset + row + 1 as pos",
+            "cast(offset + row + 1 as string) as line",
+            "value as raw",
+        )
+    )
+
+
+def _direct_kept(
+    ex: Any,
+    sources: list[Source],
+    layout: InputLayout,
+    skipped: Any,
+    decisions: Any,
+    invalid: int,
+) -> Any:
+    """The kept output as the input's own lines, never leaving the JVM: every non-blank line
+    of the JSONL inputs except the removed and the skipped ones, in input order (each split is
+    one partition, and the lines meet the positions to leave out in a broadcast join, which
+    keeps them where they are). ``None`` where that does not hold — other inputs, records
+    repaired (they are written re-encoded), partitions holding several splits, or too many
+    positions to broadcast — and the output stage renders every line."""
+    if invalid or not layout.one_split_each or any(s.format != "jsonl" for s in sources):
+        return None
+    drop = decisions.where("removed").select("pos")
+    if skipped is not None:
+        drop = drop.unionByName(skipped.select("pos"))
+    if drop.count() > BROADCAST_ROWS // 2:
+        return None
+    drop = drop.hint("broadcast")
+    parts = [
+        _line_table(ex, src, layout, i).join(drop, "pos", "left_anti")
+        for i, src in enumerate(sources)
+    ]
+    kept = parts[0]
+    for part in parts[1:]:
+        kept = kept.unionByName(part)
+    return kept.selectExpr("cast(raw as string) as value")
 
 
 def _sums(ex: Any, df: Any) -> dict[str, int]:
