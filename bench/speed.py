@@ -94,7 +94,9 @@ def run_once(peer: str, corpus: Path, args: argparse.Namespace, tmp: Path) -> di
         "num_perm": args.num_perm,
         "ngram": args.ngram,
         "workers": args.workers,
-        "neardup_workers": args.neardup_workers,
+        # neardup at its default (every core) unless told otherwise; the LSH peers' --workers
+        # must not leak into it
+        "neardup_workers": args.neardup_workers or os.cpu_count(),
         "rensa_bands": args.rensa_bands,
         "neardup_args": args.neardup_arg,
         "postfilters": False,

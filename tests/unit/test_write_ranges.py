@@ -101,3 +101,47 @@ def test_a_changed_input_is_refused(tmp_path) -> None:
             )
     finally:
         sink.abort()
+
+
+def _planted(tmp_path, n: int = 60):
+    """A plain JSONL file of ``n`` records with exact copies spread through it, a BOM on line 1,
+    a blank line, CRLF ends and no final newline."""
+    texts = [f"{NOTES[i % len(NOTES)]} record {i // 3}" for i in range(n)]
+    lines = [_line({"id": i, "text": t}) for i, t in enumerate(texts)]
+    lines[0] = b"\xef\xbb\xbf" + lines[0]
+    lines[7] += b"\r"
+    lines.insert(20, b"  ")
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"\n".join(lines))
+    return src
+
+
+@pytest.mark.parametrize("refuse", [False, True])
+def test_kernel_copy_gives_the_bytes_of_the_byte_path(tmp_path, monkeypatch, refuse) -> None:
+    """Kept runs copied by the kernel (copy_file_range) from blocks of a few lines each, or,
+    where the file system refuses the call, written from the block: the same bytes as the
+    per-record path."""
+    import errno
+    import os
+
+    from neardup.io import ranges
+
+    src = _planted(tmp_path)
+    reference = neardup.dedup(src, tmp_path / "ref", workers=1, output_format="jsonl.gz")
+    real = os.copy_file_range
+    calls: list[int] = []
+
+    def copy(fd_in, fd_out, count, offset_src=None, offset_dst=None):
+        calls.append(count)
+        if refuse:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real(fd_in, fd_out, min(count, 700), offset_src)  # short copies too
+
+    monkeypatch.setattr(os, "copy_file_range", copy)
+    monkeypatch.setattr(ranges, "BLOCK_RECORDS", 1)  # 4 KiB blocks: offsets add up across them
+    result = neardup.dedup(src, tmp_path / "out", workers=1)
+    assert result.stats["removed"] == reference.stats["removed"] > 0
+    for name in ("kept", "removed"):
+        want = gzip.decompress((tmp_path / "ref" / f"{name}.jsonl.gz").read_bytes())
+        assert (tmp_path / "out" / f"{name}.jsonl").read_bytes() == want, name
+    assert len(calls) == 1 if refuse else len(calls) > 5

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import gzip
 import io
 import os
@@ -15,6 +16,10 @@ from typing import IO, Any
 import orjson
 
 from neardup.errors import OutputError
+
+#: errors of copy_file_range(2) that mean "not here" (another file system, an old kernel, a
+#: file system without it) rather than a failed write
+_NO_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF}
 
 
 def _tmp_path(path: Path) -> Path:
@@ -40,6 +45,8 @@ class Sink:
         self._pq_pending_rows = 0
         self._pq_schema_rows = 0  # rows that fixed the schema
         self._columns: list[str] | None = None
+        self._can_copy = fmt == "jsonl" and hasattr(os, "copy_file_range")
+        self._copied = False
         try:
             if fmt.startswith("jsonl") or fmt == "csv":
                 self._raw = open(self.tmp, "wb")  # noqa: SIM115 - closed in close()
@@ -73,6 +80,35 @@ class Sink:
             raise OutputError(f"{self.path}: raw lines can only go to a JSONL output")
         self._fh.write(data)
         self.count += count
+
+    def copy_from(self, fd: int, offset: int, length: int, count: int) -> bool:
+        """Append ``length`` bytes of the file open as ``fd``, from ``offset`` on, holding
+        ``count`` whole JSONL lines, copied by the kernel (copy_file_range(2): no pass through
+        this process's memory). Only an uncompressed JSONL sink can; ``False`` when this one
+        cannot or the file systems do not support it (nothing was written: write the bytes
+        instead)."""
+        if not self._can_copy or self._raw is None or self._fh is not self._raw:
+            return False
+        self._raw.flush()
+        out = self._raw.fileno()
+        while length > 0:
+            try:
+                n = os.copy_file_range(fd, out, length, offset)
+            except OSError as exc:
+                if exc.errno in _NO_COPY and not self._copied:
+                    self._can_copy = False
+                    return False
+                raise
+            if n == 0:  # the input ends before the bytes the scan saw
+                raise OutputError(
+                    f"{self.path}: the input ended before the bytes it held when it was read",
+                    remedy="do not modify inputs during a run; run again",
+                )
+            self._copied = True
+            offset += n
+            length -= n
+        self.count += count
+        return True
 
     def write(self, record: dict[str, Any]) -> None:
         """Write one record."""
