@@ -160,17 +160,29 @@ class FullDisk(io.FileIO):
 
 
 def fill_disk_at(monkeypatch: pytest.MonkeyPatch, module: Any, prefix: str, budget: int) -> None:
-    """Files whose name starts with ``prefix``, opened by ``module``, hold ``budget`` bytes."""
+    """Files whose name starts with ``prefix``, opened by ``module``, hold ``budget`` bytes,
+    whether written through the file object or copied into by the kernel (copy_file_range)."""
     real_open = open
+    real_copy = os.copy_file_range
+    full: set[int] = set()  # descriptors of the files that fill up
 
     def fake_open(file: Any, mode: str = "r", *args: Any, **kw: Any) -> Any:
         if "w" in mode and Path(file).name.startswith(prefix):
             FullDisk.budget = budget
             raw = FullDisk(file, "w")
+            full.add(raw.fileno())
             return io.BufferedWriter(raw, 256)
         return real_open(file, mode, *args, **kw)
 
+    def fake_copy(src: int, dst: int, count: int, *args: Any, **kw: Any) -> int:
+        if dst in full:
+            if count > FullDisk.budget:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            FullDisk.budget -= count
+        return real_copy(src, dst, count, *args, **kw)
+
     monkeypatch.setattr(module, "open", fake_open, raising=False)
+    monkeypatch.setattr(os, "copy_file_range", fake_copy)
 
 
 def test_full_disk_while_writing_kept(tmp_path, src, ids, previous, cli, monkeypatch) -> None:
