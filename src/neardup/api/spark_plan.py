@@ -359,8 +359,8 @@ class InputLayout:
 
     specs: list[ReadSpec]
     offsets: dict[tuple[int, int], int]
-    #: every JSONL scan partition held exactly one split, so a line's row in its split is its
-    #: row in its partition (``monotonically_increasing_id``'s low 33 bits)
+    #: every JSONL scan partition held exactly one split, in file order, so a line's row in
+    #: its split is its row in its partition (``monotonically_increasing_id``'s low 33 bits)
     one_split_each: bool = False
 
 
@@ -396,7 +396,13 @@ def _documents(
                     .count()
                 )
                 parts = lines.column("part").to_pylist()
-                one_split_each = one_split_each and len(set(parts)) == len(parts)
+                splits = lines.column("split").to_pylist()
+                in_order = [s for _, s in sorted(zip(parts, splits, strict=True))]
+                # one split per partition, partitions in file order: part files of lines
+                # numbered in the JVM concatenate in input order
+                one_split_each = (
+                    one_split_each and len(set(parts)) == len(parts) and in_order == sorted(splits)
+                )
                 counts += [
                     (i, int(split), int(n))
                     for split, n in zip(
