@@ -443,3 +443,26 @@ def test_results_of_a_run_inside_its_input_folder_are_not_read_back(tmp_path, cl
     assert err.startswith(
         f"neardup: error: input {out / 'clusters.jsonl'} is inside the output folder {out};"
     )
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_a_killed_run_not_yet_reaped_leaves_no_temporaries(tmp_path, src, cli) -> None:
+    """A run killed a moment ago is a zombie until its parent reaps it: its temporary files
+    are cleared by the next run all the same (it writes nothing more)."""
+
+    out = tmp_path / "out"
+    out.mkdir()
+    child = subprocess.Popen([sys.executable, "-c", "pass"])  # exits, stays a zombie: no wait
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child.pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    stale = out / f".kept.jsonl.tmp-{child.pid}"
+    stale.write_bytes(b"half a file")
+    try:
+        code, _, err = cli("dedup", src, "-o", out, "--no-progress")
+    finally:
+        child.wait()
+    assert code == 0, err
+    assert not stale.exists()
+    assert "removed 1 temporary file" in err

@@ -180,13 +180,19 @@ def _read_holder(fd: int) -> str:
 
 # -- leftovers of runs that did not finish --------------------------------------------------------
 def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs here. A zombie (killed, not yet reaped by its parent:
+    state ``Z`` in ``/proc/PID/stat`` on Linux) writes nothing more and counts as dead."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _size(path: Path) -> int:
