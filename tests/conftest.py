@@ -212,6 +212,19 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+#: the small offline embedding model of ../shared (method semantic)
+MODEL = Path(__file__).resolve().parents[1].parent / "shared" / "models" / "potion-base-4m-int8"
+
+
+@pytest.fixture(scope="session")
+def model() -> str:
+    """Path of the shared embedding model; the test is skipped without it or model2vec."""
+    pytest.importorskip("model2vec")
+    if not (MODEL / "model.safetensors").is_file():
+        pytest.skip(f"{MODEL} is not available")
+    return str(MODEL)
+
+
 @pytest.fixture(scope="session")
 def spark():
     try:

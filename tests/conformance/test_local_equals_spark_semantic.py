@@ -18,16 +18,6 @@ import neardup
 
 pytestmark = pytest.mark.spark
 
-MODEL = Path(__file__).resolve().parents[2].parent / "shared" / "models" / "potion-base-4m-int8"
-
-
-@pytest.fixture(scope="module")
-def model() -> str:
-    pytest.importorskip("model2vec")
-    if not (MODEL / "model.safetensors").is_file():
-        pytest.skip(f"{MODEL} is not available")
-    return str(MODEL)
-
 
 def _paraphrase(text: str, swaps: list[tuple[str, str]]) -> str:
     """Sentences in reverse order with some words swapped: the meaning, not the 5-grams."""

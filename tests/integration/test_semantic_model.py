@@ -25,16 +25,6 @@ from conftest import (
 
 import neardup
 
-MODEL = Path(__file__).resolve().parents[2].parent / "shared" / "models" / "potion-base-4m-int8"
-
-
-@pytest.fixture(scope="module")
-def model() -> str:
-    pytest.importorskip("model2vec")
-    if not (MODEL / "model.safetensors").is_file():
-        pytest.skip(f"{MODEL} is not available")
-    return str(MODEL)
-
 
 def sentences(text: str) -> list[str]:
     return re.split(r"(?<=\.) ", text)
