@@ -450,10 +450,7 @@ def _scan(
                 rows_of,
             )
         )
-    docs = parts[0]
-    for part in parts[1:]:
-        docs = docs.unionByName(part)
-    return docs
+    return _union(parts)
 
 
 def _rendered(
@@ -483,23 +480,20 @@ def _rendered(
     cols = ["pos", "line", "id", "raw"]
     parts = []
     for i, src in enumerate(sources):
-        if src.format == "jsonl" and layout.one_split_each:
-            lines = _line_table(ex, src, layout, i).selectExpr(
-                "pos", "line", "cast(null as binary) as id", "raw"
-            )
-            if skipped is not None:
-                lines = lines.join(skipped.hint("broadcast"), "pos", "left_anti")
-        elif src.format == "jsonl":
-            lines = _scan(ex, sources, layout, None, line_rows, which=[i])
-            lines = lines.where(f"kind = {KIND_DOC}").select(*cols)
+        if src.format == "jsonl":
+            if layout.one_split_each:
+                lines = _numbered_lines(ex, src, layout, i).selectExpr(
+                    "pos", "line", "cast(null as binary) as id", "raw"
+                )
+            else:
+                lines = _scan(ex, sources, layout, None, line_rows, which=[i])
+                lines = lines.where(f"kind = {KIND_DOC}").select(*cols)
             if skipped is not None:
                 lines = lines.join(skipped.hint("broadcast"), "pos", "left_anti")
         else:
             lines = accepted.where(f"shiftright(pos, {POS_SHIFT}) = {i}").select(*cols)
         parts.append(lines)
-    lines = parts[0]
-    for part in parts[1:]:
-        lines = lines.unionByName(part)
+    lines = _union(parts)
     decided = ["pos", "cluster_id", "removed", "similarity", "reason", "kept_id"]
     decided += ["containment", "containment_reverse"]
     decisions = decisions.select(*decided)
@@ -543,7 +537,7 @@ def _rendered(
 _BLANK = " \t\n\r\x0b\x0c"
 
 
-def _line_table(ex: Any, src: Source, layout: InputLayout, i: int) -> Any:
+def _numbered_lines(ex: Any, src: Source, layout: InputLayout, i: int) -> Any:
     """``(pos, line, raw)`` of every non-blank line of JSONL input ``i``, numbered in the JVM:
     the read gives the first read's partitions, each one split
     (``layout.one_split_each``), so a line's row in its split is the low 33 bits of
@@ -594,13 +588,18 @@ def _direct_kept(
         return None
     drop = drop.hint("broadcast")
     parts = [
-        _line_table(ex, src, layout, i).join(drop, "pos", "left_anti")
+        _numbered_lines(ex, src, layout, i).join(drop, "pos", "left_anti")
         for i, src in enumerate(sources)
     ]
-    kept = parts[0]
-    for part in parts[1:]:
-        kept = kept.unionByName(part)
-    return kept.selectExpr("cast(raw as string) as value")
+    return _union(parts).selectExpr("cast(raw as string) as value")
+
+
+def _union(tables: list[Any]) -> Any:
+    """The rows of ``tables`` (one per source, in source order), by column name."""
+    out = tables[0]
+    for table in tables[1:]:
+        out = out.unionByName(table)
+    return out
 
 
 def _sums(ex: Any, df: Any) -> dict[str, int]:
