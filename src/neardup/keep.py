@@ -95,11 +95,14 @@ def _comparable(value: Any, field: str, doc_id: str) -> tuple[int, Any]:
     )
 
 
-def _first_of_each(members: np.ndarray, clusters: np.ndarray, n_clusters: int) -> np.ndarray:
-    """The first member of each cluster, for members sorted by cluster and then by preference."""
+def first_of_each(
+    members: np.ndarray, clusters: np.ndarray, n_clusters: int, into: np.ndarray | None = None
+) -> np.ndarray:
+    """The first member of each cluster, for members sorted by cluster and then by preference,
+    written into ``into`` (clusters without members keep its value) or a new array."""
     first = np.ones(clusters.size, dtype=bool)
     first[1:] = clusters[1:] != clusters[:-1]
-    keepers = np.empty(n_clusters, dtype=np.int64)
+    keepers = np.empty(n_clusters, dtype=np.int64) if into is None else into
     keepers[clusters[first]] = members[first]
     return keepers
 
@@ -127,11 +130,11 @@ def choose_keepers(
     if policy.kind == "corrected":
         flags, times = _correction_keys(values or [None] * lengths.size, lengths.size)
         order = np.lexsort((members, -times[members], -flags[members], cl))
-        return _first_of_each(members[order], cl[order], n_clusters)
+        return first_of_each(members[order], cl[order], n_clusters)
     if policy.kind in ("longest", "shortest"):
         sign = -1 if policy.kind == "longest" else 1
         order = np.lexsort((members, sign * lengths[members].astype(np.int64), cl))
-        return _first_of_each(members[order], cl[order], n_clusters)
+        return first_of_each(members[order], cl[order], n_clusters)
     if values is None or ids is None:
         raise ValueError("field-based keeper policies need values and ids")
     fld = policy.field or ""

@@ -135,27 +135,11 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
     search_info = None
     similarity: Callable[[np.ndarray], np.ndarray]
     if cfg.method == "semantic":
-        from neardup.semantic.search import cosine_pairs, search
+        from neardup.semantic.search import cosine_pairs
+        from neardup.stages.semantic import semantic_search
 
         vectors = fp.embeddings if fp.embeddings is not None else np.zeros((n, 1), np.float32)
-        ok &= vectors.any(axis=1)  # a text with no known token has no direction
-        ex_edges, reps = exact_groups(fp.exact, ok)
-        reps = search_members(reps, ok, cfg.window is not None)
-        found = search(
-            vectors,
-            reps,
-            fp.exact,
-            cfg.threshold,
-            mode=cfg.semantic_search,
-            probes=cfg.semantic_probes,
-            seed=cfg.seed,
-        )
-        search_info = {
-            "search": found.search,
-            "buckets": found.buckets,
-            "probes": found.probes,
-            "documents_at_cap": found.at_cap,
-        }
+        ex_edges, found, search_info = semantic_search(vectors, fp.exact, ok, cfg)
         cand, sims, accepted = found.pairs, found.cosine, found.pairs
 
         def cosine(pairs: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ import orjson
 from neardup.cluster import star_groups
 from neardup.config import KeepPolicy
 from neardup.errors import DuplicateIdError
-from neardup.keep import choose_keepers, correction_flags, keeper_rank
+from neardup.keep import choose_keepers, correction_flags, first_of_each, keeper_rank
 
 REASON_NONE, REASON_EXACT, REASON_NEAR, REASON_CONTAINED, REASON_SEMANTIC = 0, 1, 2, 3, 4
 REASON_NAMES = {
@@ -218,9 +218,7 @@ def keepers_by_rank(labels: np.ndarray, roots: np.ndarray, rank: np.ndarray) -> 
     members = np.flatnonzero(labels >= 0)
     if members.size:
         order = np.lexsort((rank[members], labels[members]))
-        sorted_cl = labels[members][order]
-        first = np.r_[True, sorted_cl[1:] != sorted_cl[:-1]]
-        keepers[sorted_cl[first]] = members[order][first]
+        first_of_each(members[order], labels[members][order], roots.size, keepers)
     return keepers
 
 

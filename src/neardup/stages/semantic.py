@@ -46,7 +46,7 @@ def unpacked_vectors(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
     n = offsets.size - 1
     flat = np.array(values[int(offsets[0]) : int(offsets[-1])], dtype=np.uint32)
     dim = flat.size // n if n else 0
-    return flat.view("<f4").astype(np.float32).reshape(n, dim)
+    return flat.view("<f4").astype(np.float32, copy=False).reshape(n, dim)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +63,42 @@ class SearchResult:
     search: dict[str, Any]
 
 
+def semantic_search(
+    vectors: np.ndarray, exact: np.ndarray, ok: np.ndarray, cfg: Any
+) -> tuple[np.ndarray, Any, dict[str, Any]]:
+    """The semantic pair search over a corpus in ordinals, as both executors run it: documents
+    whose vector is all zeros (no known token: no direction) are left out of ``ok`` (eligible
+    documents, updated in place), exact copies are grouped, and the members to search
+    (:func:`~neardup.stages.window.search_members`) are searched
+    (:func:`neardup.semantic.search.search`). Returns the exact edges ``(representative,
+    copy)``, the search's result and how it ran (stats.json's ``parameters.semantic``)."""
+    from neardup.semantic.search import search
+
+    ok &= vectors.any(axis=1)
+    ex_edges, reps = exact_groups(exact, ok)
+    reps = search_members(reps, ok, cfg.window is not None)
+    found = search(
+        vectors,
+        reps,
+        exact,
+        cfg.threshold,
+        mode=cfg.semantic_search,
+        probes=cfg.semantic_probes,
+        seed=cfg.seed,
+    )
+    info = {
+        "search": found.search,
+        "buckets": found.buckets,
+        "probes": found.probes,
+        "documents_at_cap": found.at_cap,
+    }
+    return ex_edges, found, info
+
+
 def search_partition(table: pa.Table, cfg: Any) -> SearchResult:
     """Stage: the semantic pair search over the whole corpus. Input: one row per accepted
     document with ``pos``, ``exact_hi``, ``exact_lo``, ``n_set`` and ``sig`` (its vector);
     ``cfg`` the run's :class:`~neardup.config.DedupConfig`. Output positions, not ordinals."""
-    from neardup.semantic.search import search
-
     order = np.argsort(column(table, "pos").astype(np.int64), kind="stable")
     table = table.take(pa.array(order))
     pos = column(table, "pos").astype(np.int64)
@@ -82,28 +112,12 @@ def search_partition(table: pa.Table, cfg: Any) -> SearchResult:
     if vectors.shape[1] == 0:
         vectors = np.zeros((n, 1), np.float32)
     ok = eligible(column(table, "n_set").astype(np.int64))
-    ok &= vectors.any(axis=1)  # a text with no known token has no direction
-    ex_edges, reps = exact_groups(exact, ok)
-    reps = search_members(reps, ok, cfg.window is not None)
-    found = search(
-        vectors,
-        reps,
-        exact,
-        cfg.threshold,
-        mode=cfg.semantic_search,
-        probes=cfg.semantic_probes,
-        seed=cfg.seed,
-    )
+    ex_edges, found, info = semantic_search(vectors, exact, ok, cfg)
     return SearchResult(
         exact_edges=pos[ex_edges] if ex_edges.size else np.zeros((0, 2), np.int64),
         pairs=pos[found.pairs] if found.pairs.size else np.zeros((0, 2), np.int64),
         cosine=found.cosine,
         candidates=int(found.candidates),
         bins=similarity_histogram(found.cosine),
-        search={
-            "search": found.search,
-            "buckets": found.buckets,
-            "probes": found.probes,
-            "documents_at_cap": found.at_cap,
-        },
+        search=info,
     )
