@@ -8,6 +8,7 @@
 
 __version__ = "0.1.0"
 
+import neardup.openblas  # noqa: F401  (first: OpenBLAS reads it when numpy loads)
 from neardup.api import (
     DedupResult,
     PassagesResult,
