@@ -27,6 +27,7 @@ from neardup.executors.local import LocalExecutor
 from neardup.fingerprint.exact import exact_hashes
 from neardup.fingerprint.minhash import signatures as minhash_signatures
 from neardup.heap import release_freed_memory, stack
+from neardup.io import jsonl_scan
 from neardup.io.sources import FieldSpec, Progress, RawBatch, Source, parse_batch
 from neardup.sharedtext.containment import WINDOW as CONTAINMENT_WINDOW
 from neardup.sharedtext.containment import own_set
@@ -41,7 +42,7 @@ from neardup.text.boilerplate import (
     strip_batch,
 )
 from neardup.text.quotes import message_author, message_parts
-from neardup.text.shingle import shingle_batch
+from neardup.text.shingle import shingle_batch, shingle_buffer
 from neardup.timewindow import parse_window
 
 #: keeper policies that read a field of each record
@@ -209,6 +210,10 @@ def _fingerprint_texts(
 
 def fingerprint_batch(raw: RawBatch, params: StageParams) -> BatchFingerprints:
     """Stage function: parse a raw batch and fingerprint its documents."""
+    if _scans(raw, params):
+        fast = _fingerprint_scanned(raw, params)
+        if fast is not None:
+            return fast
     parsed = parse_batch(raw, params.fields)
     texts = parsed.texts
     units = stripped = None
@@ -239,6 +244,52 @@ def fingerprint_batch(raw: RawBatch, params: StageParams) -> BatchFingerprints:
         contain,
         vectors,
         parsed.times if params.fields.time_field else None,
+    )
+
+
+def _scans(raw: RawBatch, params: StageParams) -> bool:
+    """Whether a batch is read by :mod:`neardup.io.jsonl_scan`: JSONL, and a run that needs of
+    each record only its text's fingerprints and its id (no boilerplate, containment,
+    embeddings, keeper or time fields)."""
+    return (
+        jsonl_scan.applies(raw, params.fields)
+        and params.boilerplate is None
+        and not params.collect_units
+        and not params.containment
+        and params.embed_model is None
+    )
+
+
+def _fingerprint_scanned(raw: RawBatch, params: StageParams) -> BatchFingerprints | None:
+    """:func:`fingerprint_batch` for the batches :func:`_scans` accepts: the JSON is read and
+    the text folded in compiled code, so the batch holds the GIL only for the ids and the
+    lines that need the general path. The fingerprints are those of the general path."""
+    sc = jsonl_scan.scan_batch(raw, params.fields)
+    if sc is None:
+        return None
+    sb = shingle_buffer(
+        sc.buf,
+        sc.offsets,
+        sc.fold,
+        ngram=params.ngram,
+        char_ngram=params.char_ngram,
+        mode=params.shingle,
+    )
+    sigs = minhash_signatures(sb.shingles, sb.shingle_offsets, params.num_perm, params.seed)
+    return BatchFingerprints(
+        raw.source,
+        sc.ids,
+        sc.lines,
+        [None] * len(sc.ids),
+        sc.lengths,
+        exact_hashes(sb.norm, sb.norm_offsets),
+        sigs,
+        sb.shingles,
+        np.diff(sb.shingle_offsets),
+        sb.modes,
+        sb.n_tokens,
+        sc.errors,
+        raw.invalid_utf8 + sc.invalid_utf8,
     )
 
 

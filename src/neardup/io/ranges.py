@@ -23,7 +23,7 @@ import numpy as np
 
 from neardup.errors import InputError
 from neardup.io.sinks import Sink
-from neardup.io.sources import Progress, Source
+from neardup.io.sources import Progress, Source, newlines
 
 #: records per block read in the write pass (blocks of about 4 KiB × this many bytes)
 BLOCK_RECORDS = 1024
@@ -40,9 +40,7 @@ def line_table(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     at each line only up to its first byte that is not white space — the first byte of any
     JSON record."""
     n = buf.size
-    count = 1
-    for i in range(n):
-        count += buf[i] == 10
+    count = newlines(buf) + 1
     starts = np.empty(count, dtype=np.int64)
     ends = np.empty(count, dtype=np.int64)
     nonblank = np.zeros(count, dtype=np.bool_)

@@ -21,6 +21,7 @@ import numba as nb
 import numpy as np
 
 from neardup.hashing import _FNV_OFFSET, _FNV_PRIME, _FOLD_PRIME, _SHINGLE_SEED, fmix64
+from neardup.text.fold import fold_table
 from neardup.text.normalize import char_classes, prepare
 
 
@@ -29,6 +30,9 @@ def _nfkc(text: str) -> str:
 
 
 MODE_CODES = {"auto": 0, "word": 1, "char": 2}
+#: the most bytes (FOLD_BYTES) and code points (FOLD_UNITS) the fold of a character can take
+#: per byte of the character: U+FDFA, 3 bytes, folds to 18 code points in 33 bytes
+FOLD_BYTES, FOLD_UNITS = 11, 6
 WORD_MODE, CHAR_MODE = 1, 2
 
 
@@ -69,6 +73,35 @@ def _emit_shingles(th: np.ndarray, nt: int, n: int, shingles: np.ndarray, s: int
     return s
 
 
+@nb.njit(inline="always", cache=True)
+def put_utf8(cp: int, out: np.ndarray, o: int) -> int:
+    """Write code point ``cp`` as UTF-8 at ``out[o:]``; returns the position after it."""
+    if cp < 0x80:
+        out[o] = cp
+        return o + 1
+    if cp < 0x800:
+        out[o] = 0xC0 | (cp >> 6)
+        out[o + 1] = 0x80 | (cp & 0x3F)
+        return o + 2
+    if cp < 0x10000:
+        out[o] = 0xE0 | (cp >> 12)
+        out[o + 1] = 0x80 | ((cp >> 6) & 0x3F)
+        out[o + 2] = 0x80 | (cp & 0x3F)
+        return o + 3
+    out[o] = 0xF0 | (cp >> 18)
+    out[o + 1] = 0x80 | ((cp >> 12) & 0x3F)
+    out[o + 2] = 0x80 | ((cp >> 6) & 0x3F)
+    out[o + 3] = 0x80 | (cp & 0x3F)
+    return o + 4
+
+
+@nb.njit(inline="always", cache=True)
+def _mapped(fkeys: np.ndarray, foffs: np.ndarray, cp: int) -> tuple[int, int]:
+    """Where the fold of MAPPED code point ``cp`` lies in the fold table's values."""
+    k = np.searchsorted(fkeys, cp)
+    return foffs[k], foffs[k + 1]
+
+
 @nb.njit(cache=True, nogil=True)
 def shingle_kernel(
     buf: np.ndarray,
@@ -77,8 +110,18 @@ def shingle_kernel(
     mode: int,
     n_word: int,
     n_char: int,
+    fold: np.ndarray,
+    fkind: np.ndarray,
+    fkeys: np.ndarray,
+    foffs: np.ndarray,
+    fvals: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Normalise and shingle every document of a batch in one pass over its bytes.
+
+    Document ``d`` is prepared text (NFKC and case-folded) where ``fold[d]`` is 0, and raw text
+    made of foldable characters (:mod:`neardup.text.fold`) where it is 1: each MAPPED
+    character is replaced by its fold (``fkind``, ``fkeys``, ``foffs``, ``fvals``, the arrays
+    of a :class:`~neardup.text.fold.FoldTable`) as it is read. ASCII A–Z is lowered in both.
 
     Returns ``(norm, norm_offsets, shingles, shingle_offsets, doc_modes, n_tokens)``. Shingle ids
     come in text order and may repeat; :func:`neardup.verify.sorted_sets` makes sets of them
@@ -87,20 +130,33 @@ def shingle_kernel(
     """
     n_docs = offsets.size - 1
     total = offsets[-1]
+    max_units = 0
+    for d in range(n_docs):
+        max_units = max(max_units, (offsets[d + 1] - offsets[d]) * (FOLD_UNITS if fold[d] else 1))
     norm = np.empty(total, dtype=np.uint8)
     norm_offsets = np.zeros(n_docs + 1, dtype=np.int64)
     shingles = np.empty(total, dtype=np.uint32)
     shingle_offsets = np.zeros(n_docs + 1, dtype=np.int64)
     doc_modes = np.zeros(n_docs, dtype=np.uint8)
     n_tokens = np.zeros(n_docs, dtype=np.int64)
-    max_len = 0
-    for d in range(n_docs):
-        max_len = max(max_len, offsets[d + 1] - offsets[d])
-    th = np.empty(max_len + 1, dtype=np.uint64)
+    th = np.empty(max_units + 1, dtype=np.uint64)
+    enc = np.empty(4, dtype=np.uint8)
     w = 0  # write position in norm
     s = 0  # write position in shingles
     for d in range(n_docs):
         start, end = offsets[d], offsets[d + 1]
+        folding = fold[d] != 0
+        if folding:  # a fold can be longer than its character: make room for the longest
+            need = w + (end - start) * FOLD_BYTES
+            if need > norm.size:
+                grown = np.empty(max(need, 2 * norm.size), dtype=np.uint8)
+                grown[:w] = norm[:w]
+                norm = grown
+            need = s + (end - start) * FOLD_UNITS + 1
+            if need > shingles.size:
+                more = np.empty(max(need, 2 * shingles.size), dtype=np.uint32)
+                more[:s] = shingles[:s]
+                shingles = more
         w0 = w
         nt = 0
         n_wordch = 0
@@ -110,37 +166,71 @@ def shingle_kernel(
         i = start
         while i < end:
             c0 = buf[i]
-            if c0 < 128:  # ASCII fast path; A-Z folded here (see encode_batch)
+            if c0 < 128:
+                # ASCII, most of most text: the steps below for one byte, written out (a
+                # fifth of the kernel's time on English news); A-Z lowered (see encode_batch)
                 if c0 >= 65 and c0 <= 90:
                     c0 += 32
-                cp: int | np.int64 = np.int64(c0)
-                ln = 1
-            else:
-                cp, ln = _decode(buf, i, end)
-            cls = classes[cp]
-            if cls != 0:
-                n_wordch += 1
-                if cls & 2:
-                    n_nosp += 1
-                if not in_tok:
-                    if w > w0:
-                        norm[w] = 32
-                        w += 1
-                    in_tok = True
-                    h = _FNV_OFFSET
-                if ln == 1:
+                if classes[c0] != 0:
+                    n_wordch += 1
+                    if not in_tok:
+                        if w > w0:
+                            norm[w] = 32
+                            w += 1
+                        in_tok = True
+                        h = _FNV_OFFSET
                     norm[w] = c0
                     w += 1
                     h = (h ^ np.uint64(c0)) * _FNV_PRIME
+                elif in_tok:
+                    in_tok = False
+                    th[nt] = fmix64(h)
+                    nt += 1
+                i += 1
+                continue
+            cp, ln = _decode(buf, i, end)
+            if folding and fkind[cp] == 1:  # replaced by its fold, character by character
+                lo, hi = _mapped(fkeys, foffs, cp)
+            else:
+                lo, hi = -1, 0
+            v = lo
+            while True:
+                if lo < 0:  # the character itself
+                    ucp = cp
+                    uln = ln
                 else:
-                    for q in range(ln):
-                        norm[w] = buf[i + q]
-                        w += 1
-                        h = (h ^ np.uint64(buf[i + q])) * _FNV_PRIME
-            elif in_tok:
-                in_tok = False
-                th[nt] = fmix64(h)
-                nt += 1
+                    if v >= hi:
+                        break
+                    ucp = fvals[v]
+                    uln = put_utf8(ucp, enc, 0)
+                    v += 1
+                cls = classes[ucp]
+                if cls != 0:
+                    n_wordch += 1
+                    if cls & 2:
+                        n_nosp += 1
+                    if not in_tok:
+                        if w > w0:
+                            norm[w] = 32
+                            w += 1
+                        in_tok = True
+                        h = _FNV_OFFSET
+                    if lo >= 0:
+                        for q in range(uln):
+                            norm[w] = enc[q]
+                            w += 1
+                            h = (h ^ np.uint64(enc[q])) * _FNV_PRIME
+                    else:
+                        for q in range(uln):
+                            norm[w] = buf[i + q]
+                            w += 1
+                            h = (h ^ np.uint64(buf[i + q])) * _FNV_PRIME
+                elif in_tok:
+                    in_tok = False
+                    th[nt] = fmix64(h)
+                    nt += 1
+                if lo < 0:
+                    break
             i += ln
         if in_tok:
             th[nt] = fmix64(h)
@@ -154,7 +244,15 @@ def shingle_kernel(
             i = start
             while i < end:
                 cp, ln = _decode(buf, i, end)
-                if classes[cp] != 0:
+                if cp >= 65 and cp <= 90:
+                    cp += 32
+                if folding and fkind[cp] == 1:
+                    lo, hi = _mapped(fkeys, foffs, cp)
+                    for v in range(lo, hi):
+                        if classes[fvals[v]] != 0:
+                            th[nt] = fmix64(np.uint64(fvals[v]) ^ _FNV_OFFSET)
+                            nt += 1
+                elif classes[cp] != 0:
                     th[nt] = fmix64(np.uint64(cp) ^ _FNV_OFFSET)
                     nt += 1
                 i += ln
@@ -215,9 +313,38 @@ def shingle_batch(
 ) -> ShingleBatch:
     """Normalise and shingle a batch of texts (see module docstring)."""
     buf, offsets = encode_batch(texts)
+    prepared = np.zeros(len(texts), dtype=np.uint8)
+    return shingle_buffer(buf, offsets, prepared, ngram=ngram, char_ngram=char_ngram, mode=mode)
+
+
+def shingle_buffer(
+    buf: np.ndarray,
+    offsets: np.ndarray,
+    fold: np.ndarray,
+    *,
+    ngram: int = 5,
+    char_ngram: int = 5,
+    mode: str = "auto",
+) -> ShingleBatch:
+    """Shingle documents given as UTF-8 bytes ``buf[offsets[d]:offsets[d+1]]``: prepared text
+    where ``fold[d]`` is 0, raw text of foldable characters (:mod:`neardup.text.fold`) that the
+    kernel folds as it reads where it is 1."""
     if buf.size == 0:
         buf = np.zeros(1, dtype=np.uint8)[:0]
-    out = shingle_kernel(buf, offsets, char_classes(), MODE_CODES[mode], ngram, char_ngram)
+    ft = fold_table()
+    out = shingle_kernel(
+        buf,
+        offsets,
+        char_classes(),
+        MODE_CODES[mode],
+        ngram,
+        char_ngram,
+        fold,
+        ft.kind,
+        ft.keys,
+        ft.offsets,
+        ft.values,
+    )
     return ShingleBatch(*out)
 
 
