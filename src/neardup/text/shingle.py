@@ -133,7 +133,7 @@ def shingle_kernel(
     max_units = 0
     for d in range(n_docs):
         max_units = max(max_units, (offsets[d + 1] - offsets[d]) * (FOLD_UNITS if fold[d] else 1))
-    norm = np.empty(total, dtype=np.uint8)
+    norm = np.empty(total + 1, dtype=np.uint8)  # + 1: the ASCII run writes one byte ahead
     norm_offsets = np.zeros(n_docs + 1, dtype=np.int64)
     shingles = np.empty(total, dtype=np.uint32)
     shingle_offsets = np.zeros(n_docs + 1, dtype=np.int64)
@@ -147,7 +147,7 @@ def shingle_kernel(
         start, end = offsets[d], offsets[d + 1]
         folding = fold[d] != 0
         if folding:  # a fold can be longer than its character: make room for the longest
-            need = w + (end - start) * FOLD_BYTES
+            need = w + (end - start) * FOLD_BYTES + 1
             if need > norm.size:
                 grown = np.empty(max(need, 2 * norm.size), dtype=np.uint8)
                 grown[:w] = norm[:w]
@@ -167,26 +167,35 @@ def shingle_kernel(
         while i < end:
             c0 = buf[i]
             if c0 < 128:
-                # ASCII, most of most text: the steps below for one byte, written out (a
-                # fifth of the kernel's time on English news); A-Z lowered (see encode_batch)
-                if c0 >= 65 and c0 <= 90:
-                    c0 += 32
-                if classes[c0] != 0:
-                    n_wordch += 1
-                    if not in_tok:
-                        if w > w0:
-                            norm[w] = 32
-                            w += 1
-                        in_tok = True
-                        h = _FNV_OFFSET
-                    norm[w] = c0
-                    w += 1
-                    h = (h ^ np.uint64(c0)) * _FNV_PRIME
-                elif in_tok:
-                    in_tok = False
-                    th[nt] = fmix64(h)
-                    nt += 1
-                i += 1
+                # A run of ASCII, most of most text, the steps below without a branch per
+                # byte: where prose puts its word boundaries is too irregular for the branch
+                # predictor, and a mispredicted branch costs more than the few instructions
+                # that compute both outcomes. A-Z lowered (see encode_batch); a token's hash
+                # is stored at every byte and kept (nt advanced) where the token ends.
+                tk = np.int64(1) if in_tok else np.int64(0)
+                while True:
+                    c = np.int64(c0)
+                    c += np.int64(np.uint64(c - 65) < np.uint64(26)) << 5
+                    wd = np.int64(classes[c] != 0)
+                    st = wd & (1 - tk)
+                    th[nt] = h
+                    nt += tk & (1 - wd)
+                    norm[w] = 32
+                    w += st & np.int64(w > w0)
+                    norm[w] = c
+                    w += wd
+                    hs = _FNV_OFFSET if st else h
+                    hm = (hs ^ np.uint64(c)) * _FNV_PRIME
+                    h = hm if wd else h
+                    tk = wd
+                    n_wordch += wd
+                    i += 1
+                    if i >= end:
+                        break
+                    c0 = buf[i]
+                    if c0 >= 128:
+                        break
+                in_tok = tk != 0
                 continue
             cp, ln = _decode(buf, i, end)
             if folding and fkind[cp] == 1:  # replaced by its fold, character by character
@@ -227,14 +236,16 @@ def shingle_kernel(
                             h = (h ^ np.uint64(buf[i + q])) * _FNV_PRIME
                 elif in_tok:
                     in_tok = False
-                    th[nt] = fmix64(h)
+                    th[nt] = h
                     nt += 1
                 if lo < 0:
                     break
             i += ln
         if in_tok:
-            th[nt] = fmix64(h)
+            th[nt] = h
             nt += 1
+        for t in range(nt):  # token hashes: FNV-1a, then fmix64
+            th[t] = fmix64(th[t])
         norm_offsets[d + 1] = w
         n_tokens[d] = nt
         char_mode = mode == 2 or (mode == 0 and n_wordch > 0 and 3 * n_nosp >= n_wordch)
