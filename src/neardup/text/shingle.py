@@ -172,16 +172,16 @@ def shingle_kernel(
                 # predictor, and a mispredicted branch costs more than the few instructions
                 # that compute both outcomes. A-Z lowered (see encode_batch); a token's hash
                 # is stored at every byte and kept (nt advanced) where the token ends.
-                tk = np.int64(1) if in_tok else np.int64(0)
+                tk = 1 if in_tok else 0
                 while True:
-                    c = np.int64(c0)
-                    c += np.int64(np.uint64(c - 65) < np.uint64(26)) << 5
-                    wd = np.int64(classes[c] != 0)
+                    c = int(c0)
+                    c += int(np.uint64(c - 65) < np.uint64(26)) << 5
+                    wd = int(classes[c] != 0)
                     st = wd & (1 - tk)
                     th[nt] = h
                     nt += tk & (1 - wd)
                     norm[w] = 32
-                    w += st & np.int64(w > w0)
+                    w += st & int(w > w0)
                     norm[w] = c
                     w += wd
                     hs = _FNV_OFFSET if st else h
