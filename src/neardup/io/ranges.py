@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import codecs
 import os
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numba as nb
 import numpy as np
@@ -85,25 +87,44 @@ def copy_jsonl(
     each removed one is handed to ``write_removed(row, raw_line, line_number)``.
 
     ``lines`` are the line numbers of the source's accepted records in file order, ``removed``
-    their decisions, ``skipped`` the (sorted) line numbers of records skipped as bad."""
+    their decisions, ``skipped`` the (sorted) line numbers of records skipped as bad.
+
+    Kept runs are copied by a second thread, block after block in order, while this one writes
+    the block's removed records: the copy is system calls that release the GIL (most of the
+    write pass of a large corpus is the kernel copying kept bytes), the removed records are
+    Python. At most :data:`COPIES_AHEAD` blocks wait for the copier; an error there (a full
+    disk) is raised here."""
     pos = 0  # next accepted record
     # a plain file's kept runs are copied by the kernel from a second descriptor of it; the
     # blocks follow each other, so a block starts where the ones before it end
     fd = os.open(src.path, os.O_RDONLY) if src.compression is None and not src.remote else -1
     offset = 0
+    pending: deque[Future[None]] = deque()
     try:
-        for batch in src.batches(BLOCK_RECORDS, progress):
-            for first, block in batch.items:
-                pos = _route_block(
-                    src, first, block, fd, offset, pos, lines, removed, skipped, kept,
-                    write_removed,
-                )  # fmt: skip
-                offset += len(block)
+        with ThreadPoolExecutor(1, thread_name_prefix="neardup-copy") as copier:
+            try:
+                for batch in src.batches(BLOCK_RECORDS, progress):
+                    for first, block in batch.items:
+                        pos = _route_block(
+                            src, first, block, fd, offset, pos, lines, removed, skipped, kept,
+                            write_removed, copier, pending,
+                        )  # fmt: skip
+                        offset += len(block)
+                while pending:
+                    pending.popleft().result()
+            except BaseException:
+                for job in pending:
+                    job.cancel()
+                raise
     finally:
         if fd >= 0:
             os.close(fd)
     if pos != lines.size:
         raise _changed(src, None)
+
+
+#: blocks whose kept runs may wait for the copier thread (each holds its block's bytes)
+COPIES_AHEAD = 2
 
 
 def _route_block(
@@ -118,9 +139,12 @@ def _route_block(
     skipped: np.ndarray,
     kept: Sink,
     write_removed: Callable[[int, bytes, int], None],
+    copier: ThreadPoolExecutor,
+    pending: deque[Future[None]],
 ) -> int:
-    """Route the lines of one block (starting at ``offset`` of the file ``fd``, or ``fd`` -1);
-    returns the next accepted record."""
+    """Route the lines of one block (starting at ``offset`` of the file ``fd``, or ``fd`` -1):
+    its kept runs to the ``copier``, its removed lines to ``write_removed``; returns the next
+    accepted record."""
     bom = codecs.BOM_UTF8
     whole = block.endswith(b"\n")
     if not whole:  # the last line of a file without a final newline: written with one
@@ -140,7 +164,21 @@ def _route_block(
         bad = np.flatnonzero(lines[pos : pos + m] != numbers[: lines.size - pos])
         raise _changed(src, int(numbers[bad[0]]) if bad.size else None)
     gone = removed[pos : pos + m]
-    _copy_kept(block, starts[rows[~gone]], ends[rows[~gone]] + 1, kept, fd if whole else -1, offset)
+    kept_rows = rows[~gone]
+    if kept_rows.size:
+        while len(pending) >= COPIES_AHEAD:
+            pending.popleft().result()
+        pending.append(
+            copier.submit(
+                _copy_kept,
+                block,
+                starts[kept_rows],
+                ends[kept_rows] + 1,
+                kept,
+                fd if whole else -1,
+                offset,
+            )
+        )
     for r in np.flatnonzero(gone).tolist():
         row = int(rows[r])
         write_removed(pos + r, block[starts[row] : ends[row]], int(numbers[r]))
