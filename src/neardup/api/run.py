@@ -27,6 +27,7 @@ from neardup.errors import (
 )
 from neardup.executors.base import Executor
 from neardup.executors.local import LocalExecutor
+from neardup.heap import tune_allocator
 from neardup.io.artifacts import (
     BoilerplateOutput,
     OutputSet,
@@ -139,6 +140,7 @@ def _dedup_locked(
     report: str | Path | None,
 ) -> DedupResult:
     """The run proper, with the output folder locked: fingerprint, resolve, write, commit."""
+    tune_allocator()
     clock = StageClock()
     lsh = choose_lsh(cfg)
     total_bytes = sum(s.size for s in sources)
