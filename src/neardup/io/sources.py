@@ -370,15 +370,16 @@ class Source:
         try:
             while True:
                 chunk = fh.read(block_bytes)
-                data = tail + chunk
                 if not chunk:
-                    tail = data
                     break
-                cut = data.rfind(b"\n") + 1
+                cut = chunk.rfind(b"\n") + 1
                 if cut == 0:
-                    tail = data
+                    tail += chunk
                     continue
-                block, tail = data[:cut], data[cut:]
+                # the block's bytes copied once, not twice (tail + chunk, then a slice of it):
+                # this loop holds the GIL the fingerprint workers wait for
+                block = b"".join((tail, memoryview(chunk)[:cut])) if tail else chunk[:cut]
+                tail = chunk[cut:]
                 self._advance(progress, counter.consumed, last)
                 yield RawBatch(self.name, "jsonl", [(lineno, block)])
                 lineno += newlines(np.frombuffer(block, dtype=np.uint8))
