@@ -44,14 +44,14 @@ MAX_DEPTH = 128
 _UNSAFE = 2  # neardup.text.fold.UNSAFE
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def _ws(b: np.ndarray, p: int, hi: int) -> int:
     while p < hi and (b[p] == 32 or b[p] == 9 or b[p] == 13 or b[p] == 10):
         p += 1
     return p
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def _hex4(b: np.ndarray, p: int, hi: int) -> int:
     """The value of four hex digits at ``b[p:p+4]``, or -1."""
     if p + 4 > hi:
@@ -188,7 +188,7 @@ def _string(
     return -1, o, n, escaped, unsafe
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def _digits(b: np.ndarray, p: int, hi: int) -> int:
     while p < hi and b[p] >= 48 and b[p] <= 57:
         p += 1
@@ -230,7 +230,7 @@ def _number(b: np.ndarray, p: int, hi: int) -> tuple[int, bool]:
     return p, integer
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def _literal(b: np.ndarray, p: int, hi: int) -> int:
     """End of ``true``, ``false`` or ``null`` at ``b[p]``, or -1."""
     c = b[p]
@@ -250,7 +250,7 @@ def _literal(b: np.ndarray, p: int, hi: int) -> int:
     return -1
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def _member_key(b: np.ndarray, p: int, hi: int, scratch: np.ndarray, fkind: np.ndarray) -> int:
     """Check a member's key at ``b[p]`` and the colon after it; returns the position after
     the colon, or -1 (``scratch``: any uint8 array; nothing is written without decode)."""
@@ -321,7 +321,7 @@ def _value(b: np.ndarray, p: int, hi: int, stack: np.ndarray, fkind: np.ndarray)
             return -1
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def _same(b: np.ndarray, lo: int, hi: int, key: np.ndarray) -> bool:
     if hi - lo != key.size:
         return False

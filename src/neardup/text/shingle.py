@@ -36,7 +36,7 @@ FOLD_BYTES, FOLD_UNITS = 11, 6
 WORD_MODE, CHAR_MODE = 1, 2
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def _decode(buf: np.ndarray, i: int, end: int) -> tuple[int, int]:
     """Decode one UTF-8 code point at ``buf[i]``; invalid bytes decode as U+FFFD, length 1."""
     c0 = int(buf[i])
@@ -58,7 +58,7 @@ def _decode(buf: np.ndarray, i: int, end: int) -> tuple[int, int]:
     return 0xFFFD, 1
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def _emit_shingles(th: np.ndarray, nt: int, n: int, shingles: np.ndarray, s: int) -> int:
     """Write the ids of the n-gram shingles over unit hashes ``th[:nt]`` at ``shingles[s:]``."""
     if nt == 0:
@@ -73,7 +73,7 @@ def _emit_shingles(th: np.ndarray, nt: int, n: int, shingles: np.ndarray, s: int
     return s
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def put_utf8(cp: int, out: np.ndarray, o: int) -> int:
     """Write code point ``cp`` as UTF-8 at ``out[o:]``; returns the position after it."""
     if cp < 0x80:
@@ -95,7 +95,7 @@ def put_utf8(cp: int, out: np.ndarray, o: int) -> int:
     return o + 4
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def _mapped(fkeys: np.ndarray, foffs: np.ndarray, cp: int) -> tuple[int, int]:
     """Where the fold of MAPPED code point ``cp`` lies in the fold table's values."""
     k = np.searchsorted(fkeys, cp)
