@@ -36,6 +36,9 @@ class ShingleTable:
     offsets of those documents in ``chunks[k]``. A chunk may be a :class:`SpillFile`.
     """
 
+    # sets() only reads: in-memory chunks, or the spill file through a descriptor of its own
+    thread_safe = True
+
     def __init__(self, chunks: list[Any], offsets: list[np.ndarray]) -> None:
         self.chunks = chunks
         self.offsets = offsets

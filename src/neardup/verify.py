@@ -7,10 +7,13 @@ near-duplicate when this exact value reaches the threshold.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numba as nb
 import numpy as np
+
+from neardup.heap import release_freed_memory
 
 
 @nb.njit(inline="always", cache=True)
@@ -127,21 +130,44 @@ def sorted_sets(
 
 
 PAIRS_PER_CHUNK = 50_000
+# below this, one thread: the time saved is a few milliseconds, and each extra thread's malloc
+# arena raises the peak memory by tens of MB
+MIN_PAIRS_TO_SPLIT = PAIRS_PER_CHUNK
 
 
-def exact_similarity(table: Any, pairs: np.ndarray) -> np.ndarray:
+def exact_similarity(table: Any, pairs: np.ndarray, workers: int = 1) -> np.ndarray:
     """Exact Jaccard similarity of each pair of document ordinals; ``table`` gives the sorted
     unique sets of the documents named (a :class:`neardup.shingle_store.ShingleTable`).
 
-    Pairs are taken ``PAIRS_PER_CHUNK`` at a time, so the sets held at once stay bounded
-    (≤ 100k documents) however many candidates there are."""
-    out = np.zeros(pairs.shape[0], dtype=np.float64)
-    for lo in range(0, pairs.shape[0], PAIRS_PER_CHUNK):
-        chunk = pairs[lo : lo + PAIRS_PER_CHUNK]
+    Pairs are taken in chunks of at most ``PAIRS_PER_CHUNK / workers``, so the sets held at
+    once stay bounded (≤ 100k documents over all threads) however many candidates there are.
+    With ``workers`` > 1 and a table that says it is ``thread_safe``, the chunks are measured
+    by that many threads: reading the sets (page faults on the spill file) and the merges are
+    compiled code that runs without the GIL. Each pair's value does not depend on the chunk
+    it falls in, so the result is the same for any ``workers``."""
+    n = pairs.shape[0]
+    out = np.zeros(n, dtype=np.float64)
+    threads = workers if getattr(table, "thread_safe", False) and n >= MIN_PAIRS_TO_SPLIT else 1
+    step = -(-PAIRS_PER_CHUNK // threads)
+    if threads > 1:
+        step = min(step, -(-n // threads))
+
+    def measure(lo: int) -> None:
+        chunk = pairs[lo : lo + step]
         docs, inverse = np.unique(chunk, return_inverse=True)
         sets, set_offsets = table.sets(docs)
         local = inverse.reshape(chunk.shape).astype(np.int64)
         out[lo : lo + chunk.shape[0]] = jaccard_pairs(sets, set_offsets, local)
+
+    starts = range(0, n, step)
+    if threads == 1:
+        for lo in starts:
+            measure(lo)
+        return out
+    with ThreadPoolExecutor(threads, thread_name_prefix="neardup-verify") as pool:
+        for done in pool.map(measure, starts):  # re-raises a chunk's error here
+            del done
+    release_freed_memory()  # the threads' malloc arenas keep their freed pages otherwise
     return out
 
 
