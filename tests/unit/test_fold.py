@@ -78,3 +78,19 @@ def test_character_shingles_fold_ascii_capitals() -> None:
     upper = shingle_batch(["Hello World Again"], mode="char").shingle_set(0)
     lower = shingle_batch(["hello world again"], mode="char").shingle_set(0)
     assert np.array_equal(upper, lower)
+
+
+@pytest.mark.parametrize("mode", ["word", "char"])
+def test_prepared_texts_after_long_folds_keep_their_room(mode: str) -> None:
+    """Folds longer than their characters (U+FDFA: 3 bytes to 33; U+337F: 3 to 12) use the room
+    of the batch; the prepared (not folded) texts after them still get theirs."""
+    texts = ["\ufdfa" * 40, "e\u0301 " + "ab cd " * 400, "\u337f" * 100, "e\u0301 x " * 300]
+    folded = [True, False, True, False]
+    raw = [t.encode() if f else prepare(t).encode() for t, f in zip(texts, folded, strict=True)]
+    offsets = np.zeros(len(raw) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in raw], out=offsets[1:])
+    buf = np.frombuffer(b"".join(raw), dtype=np.uint8)
+    got = shingle_buffer(buf, offsets, np.array(folded, np.uint8), ngram=3, mode=mode)
+    want = shingle_batch(texts, ngram=3, mode=mode)
+    for name in ("norm", "norm_offsets", "shingles", "shingle_offsets", "modes", "n_tokens"):
+        assert np.array_equal(getattr(got, name), getattr(want, name)), name

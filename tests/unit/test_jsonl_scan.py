@@ -105,3 +105,26 @@ def test_status_of_each_kind_of_line() -> None:
     assert id_kind.tolist()[:3] == [jsonl_scan.ID_STR] * 3
     assert bytes(out[spans[0, 2] : spans[0, 3]]).decode() == WORDS
     assert n_chars[0] == len(WORDS)
+
+
+def test_a_folded_line_then_a_prepared_line_equal_the_general_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """U+FDFA folds to 33 bytes; the next line (a combining accent: prepared in Python) must
+    not be written over the end of the batch's buffers."""
+    params = StageParams.from_config(DedupConfig())
+    block = _block(
+        ['{"text":"' + "\ufdfa" * 50 + '"}', '{"text":"e\u0301 ' + "hello " * 200 + '"}']
+    )
+    raw = RawBatch("f.jsonl", "jsonl", [(1, block)])
+    _same(fingerprint_batch(raw, params), _general(raw, params, monkeypatch))
+
+
+def test_text_and_id_from_one_field_equal_the_general_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    params = StageParams.from_config(DedupConfig(text_field="text", id_field="text"))
+    raw = RawBatch("f.jsonl", "jsonl", [(1, _block(['{"text":"hello world"}']))])
+    fast = fingerprint_batch(raw, params)
+    assert fast.ids == ["hello world"]
+    _same(fast, _general(raw, params, monkeypatch))

@@ -499,9 +499,11 @@ class ScannedBatch:
 
 def applies(raw: RawBatch, spec: FieldSpec) -> bool:
     """Whether :func:`scan_batch` can read ``raw``: JSONL whose records give only a text and
-    an id (no keeper, time or correction fields)."""
+    an id (no keeper, time or correction fields), from two different fields (the scanner reads
+    each member once, as the one or the other)."""
     return (
         raw.kind == "jsonl"
+        and spec.text_field != spec.id_field
         and spec.keep_field is None
         and spec.time_field is None
         and not spec.corrections

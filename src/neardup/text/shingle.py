@@ -146,17 +146,19 @@ def shingle_kernel(
     for d in range(n_docs):
         start, end = offsets[d], offsets[d + 1]
         folding = fold[d] != 0
-        if folding:  # a fold can be longer than its character: make room for the longest
-            need = w + (end - start) * FOLD_BYTES + 1
-            if need > norm.size:
-                grown = np.empty(max(need, 2 * norm.size), dtype=np.uint8)
-                grown[:w] = norm[:w]
-                norm = grown
-            need = s + (end - start) * FOLD_UNITS + 1
-            if need > shingles.size:
-                more = np.empty(max(need, 2 * shingles.size), dtype=np.uint32)
-                more[:s] = shingles[:s]
-                shingles = more
+        # Room for this document's output, checked for every document: a fold can be longer
+        # than its character, so a folded document may use up the room of the documents after
+        # it (which need at most one byte and one shingle per input byte, + 1 byte written ahead)
+        need = w + (end - start) * (FOLD_BYTES if folding else 1) + 1
+        if need > norm.size:
+            grown = np.empty(max(need, 2 * norm.size), dtype=np.uint8)
+            grown[:w] = norm[:w]
+            norm = grown
+        need = s + (end - start) * (FOLD_UNITS if folding else 1) + 1
+        if need > shingles.size:
+            more = np.empty(max(need, 2 * shingles.size), dtype=np.uint32)
+            more[:s] = shingles[:s]
+            shingles = more
         w0 = w
         nt = 0
         n_wordch = 0
