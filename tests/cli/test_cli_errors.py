@@ -26,6 +26,12 @@ def assert_no_results(out: Path) -> None:
 BAD_LINES = {
     "malformed": (b'{"id": "b1", "text": "unterminated', "line 3", None, "malformed JSON"),
     "not_object": (b'["a", "list"]', "line 3", None, "expected a JSON object, got list"),
+    "too_deep": (
+        b'{"id": "b1", "text": "x", "n": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        "line 3",
+        None,
+        "JSON nested too deeply",
+    ),
     "missing_text": (b'{"id": "b1", "body": "x"}', "line 3", "text", "missing text field"),
     "null_text": (b'{"id": "b1", "text": null}', "line 3", "text", "missing text field"),
     "number_text": (b'{"id": "b1", "text": 42}', "line 3", "text", "expected a string, got int"),

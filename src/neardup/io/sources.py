@@ -664,6 +664,13 @@ def decode_json_line(line: bytes, source: str, lineno: int) -> tuple[dict[str, A
         text = line.decode("utf-8", errors="replace")
         try:
             obj = json.loads(text)
+        except RecursionError as exc:  # orjson stops at 1024 levels, the standard library here
+            raise InputError(
+                "JSON nested too deeply (more than 1024 levels of arrays or objects)",
+                path=source,
+                line=lineno,
+                remedy="fix the line, or pass --on-error skip to skip bad records",
+            ) from exc
         except ValueError as exc:
             raise InputError(
                 f"malformed JSON ({exc})",
