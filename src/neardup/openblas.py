@@ -12,5 +12,25 @@ in the environment is left as it is, and so is an OpenBLAS loaded before neardup
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+
+def numba_without_scipy_blas() -> None:
+    """Load numba's array functions with its BLAS probe answered "none", in a process that
+    runs neardup alone (the console script; never on import of the library).
+
+    When numba first loads its array functions, it decides whether ``np.dot`` and
+    ``np.linalg`` can be compiled by importing ``scipy.linalg`` if scipy is installed: 0.14 s of
+    every run, and a second OpenBLAS with its threads. neardup's kernels use neither (its one
+    matrix product, in the semantic search, is numpy's). scipy stays importable afterwards."""
+    probe = "scipy.linalg.cython_blas"
+    if probe in sys.modules or "numba.np.arraymath" in sys.modules:
+        return  # already decided
+    sys.modules[probe] = None  # type: ignore[assignment]  # an import of it now fails at once
+    try:
+        import numba.np.arraymath  # noqa: F401 - runs the probe, once per process
+    finally:
+        if probe in sys.modules and sys.modules[probe] is None:
+            del sys.modules[probe]

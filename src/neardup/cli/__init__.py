@@ -32,6 +32,7 @@ from neardup.cli import plan as _plan_commands  # noqa: F401 - registers the com
 from neardup.cli import run as _run_commands  # noqa: F401 - registers the commands
 from neardup.cli.base import cli
 from neardup.errors import NeardupError, interrupt_message, os_error_remedy
+from neardup.openblas import numba_without_scipy_blas
 
 __all__ = ["cli", "main", "run"]
 
@@ -178,4 +179,5 @@ def run() -> None:
     """Console-script wrapper around :func:`main`."""
     if sys.platform.startswith("linux"):
         _return_freed_memory(8 << 20 if _command(sys.argv[1:]) == "dedup" else 1 << 20)
+    numba_without_scipy_blas()
     sys.exit(main())
