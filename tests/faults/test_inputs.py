@@ -611,3 +611,43 @@ def test_parquet_output_nested_values_that_cannot_share_a_type_are_named(tmp_pat
         f"{path}: the values of field 'meta' cannot be stored in one Parquet column (the types "
         "inside its list values differ: "
     )
+
+
+@pytest.mark.parametrize("how", ["same size", "appended", "txt file"])
+def test_input_rewritten_during_the_run_is_refused_and_nothing_kept(
+    tmp_path, monkeypatch, how: str
+) -> None:
+    """The write pass copies kept runs from the file as it is then; a rewrite after the
+    fingerprint pass (even one that keeps the size) stops the run before anything is kept."""
+    from neardup.api import run as api_run
+
+    if how == "txt file":
+        src = tmp_path / "docs"
+        src.mkdir()
+        for i, text in enumerate([HARBOUR, HARBOUR, ORCHARD]):
+            (src / f"{i}.txt").write_text(text)
+        victim = src / "1.txt"
+    else:
+        src = tmp_path / "in.jsonl"
+        write_jsonl(src, [{"id": str(i), "text": t} for i, t in enumerate([HARBOUR, HARBOUR])])
+        victim = src
+    out = tmp_path / "out"
+    neardup.dedup(src, out, progress=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = api_run.write_clusters
+
+    def rewrite_then_write_clusters(*args: Any, **kwargs: Any) -> None:
+        data = victim.read_bytes()
+        if how == "appended":
+            victim.write_bytes(data + b'{"id": "9", "text": "late"}\n')
+        else:  # one space becomes a newline: same size, a line split in two
+            i = data.index(b" ", 20)
+            with victim.open("r+b") as fh:
+                fh.seek(i)
+                fh.write(b"\n")
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(api_run, "write_clusters", rewrite_then_write_clusters)
+    with pytest.raises(InputError, match="the input changed while neardup was reading it"):
+        neardup.dedup(src, out, progress=False)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the earlier result

@@ -36,7 +36,7 @@ from neardup.io.artifacts import (
     write_documents,
 )
 from neardup.io.commit import WORK_PREFIX, check_inputs_outside, owned_output
-from neardup.io.sources import Progress, RawBatch, Source, open_sources
+from neardup.io.sources import Progress, RawBatch, Source, ensure_unchanged, open_sources
 from neardup.params import parameter_report, run_parameters
 from neardup.pipeline import (
     Fingerprints,
@@ -150,6 +150,7 @@ def _dedup_locked(
             tempfile.TemporaryDirectory(dir=out, prefix=f"{WORK_PREFIX}{os.getpid()}-") as work,
             LocalExecutor(cfg.effective_workers) as executor,
         ):
+            stamps = [src.stamp() for src in sources]
             fp, bset = _fingerprint(sources, cfg, executor, Path(work), progress, clock, lsh)
             t = time.perf_counter()
             res = resolve(fp, cfg, lsh)
@@ -168,6 +169,9 @@ def _dedup_locked(
                 )
                 write_clusters(fp, res, outputs.clusters)
                 clock.record("write", t)
+                # the write pass checks the lines it reads, and copies kept runs from the file
+                # as it is then: a rewrite in between is caught here, before anything is kept
+                ensure_unchanged(sources, stamps)
                 stats = _stats(cfg, fp, res, sources, fmt, clock, bset)
                 written = outputs.commit(stats)
             except BaseException:

@@ -330,6 +330,19 @@ class Source:
             return sum(p.stat().st_size for p in self.txt_files())
         return self.path.stat().st_size
 
+    def stamp(self) -> tuple[tuple[str, int, int, int], ...]:
+        """What the file system says of this input's files (name, size, modification time in
+        ns, inode): equal stamps before and after a run mean nothing rewrote it meanwhile.
+        Empty for a URI."""
+        if self.remote:
+            return ()
+        files = self.txt_files() if self.format == "txt" else [self.path]
+        out = []
+        for f in files:
+            st = f.stat()
+            out.append((str(f), st.st_size, st.st_mtime_ns, st.st_ino))
+        return tuple(out)
+
     def txt_files(self) -> list[Path]:
         if self._files is None:
             self._files = sorted(p for p in self.path.rglob("*.txt") if p.is_file())
@@ -649,6 +662,19 @@ def _data_kind(file: str) -> str | None:
     if file.endswith(".txt"):
         return "txt"
     return _format_of_name(file)
+
+
+def ensure_unchanged(sources: list[Source], stamps: list[tuple[Any, ...]]) -> None:
+    """Raise :class:`InputError` for the first of ``sources`` whose :meth:`Source.stamp` is no
+    longer ``stamps``: a file rewritten, appended to or replaced while the run read it (the
+    outputs would mix its old and new contents)."""
+    for src, before in zip(sources, stamps, strict=True):
+        if src.stamp() != before:
+            raise InputError(
+                "the input changed while neardup was reading it",
+                path=src.name,
+                remedy="do not modify inputs during a run; run again",
+            )
 
 
 def decode_json_line(line: bytes, source: str, lineno: int) -> tuple[dict[str, Any], bool]:
