@@ -145,3 +145,32 @@ def test_kernel_copy_gives_the_bytes_of_the_byte_path(tmp_path, monkeypatch, ref
         want = gzip.decompress((tmp_path / "ref" / f"{name}.jsonl.gz").read_bytes())
         assert (tmp_path / "out" / f"{name}.jsonl").read_bytes() == want, name
     assert len(calls) == 1 if refuse else len(calls) > 5
+
+
+def test_a_second_interrupt_does_not_leave_a_copy_running() -> None:
+    """After an error or Ctrl-C, the copy under way is waited for before its descriptor is
+    closed, even when another interrupt comes meanwhile."""
+    import signal
+    import threading
+    import time
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    from neardup.io.ranges import _finish_running
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals are delivered to the main thread")
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            job = pool.submit(time.sleep, 0.3)
+            signal.setitimer(signal.ITIMER_REAL, 0.05)  # a KeyboardInterrupt during the wait
+            _finish_running(deque([job]))
+            assert job.done()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

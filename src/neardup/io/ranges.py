@@ -15,10 +15,11 @@ of each block, less the records skipped as bad, must be exactly the lines the sc
 from __future__ import annotations
 
 import codecs
+import contextlib
 import os
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 import numba as nb
 import numpy as np
@@ -115,12 +116,23 @@ def copy_jsonl(
             except BaseException:
                 for job in pending:
                     job.cancel()
+                _finish_running(pending)
                 raise
     finally:
         if fd >= 0:
             os.close(fd)
     if pos != lines.size:
         raise _changed(src, None)
+
+
+def _finish_running(jobs: deque[Future[None]]) -> None:
+    """Wait for a copy already under way (one block at most) before the descriptor it reads is
+    closed. The run is ending with an error or an interrupt already; a further Ctrl-C or SIGTERM
+    meanwhile is not let out of the wait (it would leave the copier running past the run)."""
+    for job in jobs:
+        while not job.done():
+            with contextlib.suppress(KeyboardInterrupt):
+                wait([job])
 
 
 #: blocks whose kept runs may wait for the copier thread (each holds its block's bytes)
