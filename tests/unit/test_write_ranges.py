@@ -174,3 +174,37 @@ def test_a_second_interrupt_does_not_leave_a_copy_running() -> None:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_an_input_cut_short_after_its_block_was_read_is_an_input_error(
+    tmp_path, monkeypatch
+) -> None:
+    """The kernel copies kept runs from the file as it is at copy time: a file truncated after
+    the write pass read the block is the input's error (exit 3, naming it), not the output's."""
+    from neardup.io import ranges
+
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"".join(_line({"id": i, "text": NOTES[i]}) + b"\n" for i in range(3)))
+    real = ranges._copy_kept
+
+    def truncate_then_copy(*args: object, **kwargs: object) -> None:
+        src.write_bytes(b"")
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ranges, "_copy_kept", truncate_then_copy)
+    sink = open_sink(tmp_path / "kept.jsonl", "jsonl")
+    try:
+        if not sink._can_copy:
+            pytest.skip("this file system copies no ranges between files")
+        with pytest.raises(InputError, match="changed while neardup was reading it") as err:
+            copy_jsonl(
+                Source(src),
+                np.array([1, 2, 3]),
+                np.zeros(3, dtype=bool),
+                np.zeros(0, np.int64),
+                sink,
+                lambda *_: None,
+            )
+        assert str(src) in str(err.value)
+    finally:
+        sink.abort()

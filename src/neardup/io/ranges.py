@@ -25,7 +25,7 @@ import numba as nb
 import numpy as np
 
 from neardup.errors import InputError
-from neardup.io.sinks import Sink
+from neardup.io.sinks import InputEnded, Sink
 from neardup.io.sources import Progress, Source, newlines
 
 #: records per block read in the write pass (blocks of about 4 KiB × this many bytes)
@@ -118,6 +118,8 @@ def copy_jsonl(
                     job.cancel()
                 _finish_running(pending)
                 raise
+    except InputEnded as exc:  # truncated or rewritten since this pass read the block
+        raise _changed(src, None) from exc
     finally:
         if fd >= 0:
             os.close(fd)

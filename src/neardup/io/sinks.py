@@ -26,6 +26,11 @@ def _tmp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
+class InputEnded(Exception):
+    """:meth:`Sink.copy_from` found the input shorter than when it was read (it was truncated
+    or rewritten during the run); the caller, which knows the input, reports it."""
+
+
 class Sink:
     """A record writer for one output file (JSONL, compressed JSONL, CSV or Parquet)."""
 
@@ -100,10 +105,7 @@ class Sink:
                     return False
                 raise
             if n == 0:  # the input ends before the bytes the scan saw
-                raise OutputError(
-                    f"{self.path}: the input ended before the bytes it held when it was read",
-                    remedy="do not modify inputs during a run; run again",
-                )
+                raise InputEnded(offset)
             self._copied = True
             offset += n
             length -= n
