@@ -20,10 +20,9 @@ from typing import TYPE_CHECKING, Any
 import numba as nb
 import numpy as np
 
-from neardup.errors import InputError
 from neardup.heap import stack
 from neardup.io.ranges import BLOCK_RECORDS, line_table
-from neardup.io.sources import RawBatch, Source, parse_batch
+from neardup.io.sources import RawBatch, Source, input_changed, parse_batch
 from neardup.text.shingle import shingle_batch
 from neardup.verify import sorted_sets
 
@@ -151,19 +150,11 @@ class RereadTable:
                 items = [(int(first + r), block[starts[r] : ends[r]]) for r in rows.tolist()]
                 parsed = parse_batch(RawBatch(src.name, "jsonl", items), p.fields)
                 if parsed.errors or len(parsed.texts) != rows.size:
-                    raise _changed(src)
+                    raise input_changed(src)
                 sb = shingle_batch(
                     parsed.texts, ngram=p.ngram, char_ngram=p.char_ngram, mode=p.shingle
                 )
                 found += rows.size
                 yield sorted_sets(sb.shingles, sb.shingle_offsets, np.arange(rows.size))
         if found != lines.size:
-            raise _changed(src)
-
-
-def _changed(src: Source) -> InputError:
-    return InputError(
-        "the input changed while neardup was reading it",
-        path=src.name,
-        remedy="do not modify inputs during a run; run again",
-    )
+            raise input_changed(src)

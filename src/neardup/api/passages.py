@@ -35,6 +35,7 @@ from neardup.io.sources import (
     ParsedBatch,
     RawBatch,
     Source,
+    input_changed,
     open_sources,
     parse_batch,
 )
@@ -313,12 +314,7 @@ def _write(
             if (src.name, line) in corpus.skipped:
                 continue
             if ordinal >= n or corpus.sources[ordinal] != si or corpus.lines[ordinal] != line:
-                raise InputError(
-                    "the input changed while neardup was reading it",
-                    path=src.name,
-                    line=line if isinstance(line, int) else None,
-                    remedy="do not modify inputs during a run; run again",
-                )
+                raise input_changed(src, line)
             x = ordinal
             ordinal += 1
             rows = cuts.take(x)

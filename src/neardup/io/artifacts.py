@@ -30,7 +30,7 @@ from neardup.io.commit import (
 )
 from neardup.io.ranges import copy_jsonl
 from neardup.io.sinks import Sink, open_sink
-from neardup.io.sources import Progress, Source, decode_json_line, jsonl_lines
+from neardup.io.sources import Progress, Source, decode_json_line, input_changed, jsonl_lines
 from neardup.stages.decide import REASON_NAMES, cluster_lines
 from neardup.text.boilerplate import apply_removed
 
@@ -220,12 +220,7 @@ def write_documents(
             if skipped and (src.name, line) in skipped:
                 continue
             if ordinal >= end or fp.lines[ordinal] != line:
-                raise InputError(
-                    "the input changed while neardup was reading it",
-                    path=src.name,
-                    line=line if isinstance(line, int) else None,
-                    remedy="do not modify inputs during a run; run again",
-                )
+                raise input_changed(src, line)
             x = ordinal
             ordinal += 1
             touched = boilerplate is not None and (

@@ -24,9 +24,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 import numba as nb
 import numpy as np
 
-from neardup.errors import InputError
 from neardup.io.sinks import InputEnded, Sink
-from neardup.io.sources import Progress, Source, newlines
+from neardup.io.sources import Progress, Source, input_changed, newlines
 
 #: records per block read in the write pass (blocks of about 4 KiB × this many bytes)
 BLOCK_RECORDS = 1024
@@ -64,15 +63,6 @@ def line_table(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 nonblank[k] = True
                 break
     return starts, ends, nonblank
-
-
-def _changed(src: Source, line: int | None) -> InputError:
-    return InputError(
-        "the input changed while neardup was reading it",
-        path=src.name,
-        line=line,
-        remedy="do not modify inputs during a run; run again",
-    )
 
 
 def copy_jsonl(
@@ -119,12 +109,12 @@ def copy_jsonl(
                 _finish_running(pending)
                 raise
     except InputEnded as exc:  # truncated or rewritten since this pass read the block
-        raise _changed(src, None) from exc
+        raise input_changed(src, None) from exc
     finally:
         if fd >= 0:
             os.close(fd)
     if pos != lines.size:
-        raise _changed(src, None)
+        raise input_changed(src, None)
 
 
 def _finish_running(jobs: deque[Future[None]]) -> None:
@@ -176,7 +166,7 @@ def _route_block(
     m = rows.size
     if pos + m > lines.size or not np.array_equal(lines[pos : pos + m], numbers):
         bad = np.flatnonzero(lines[pos : pos + m] != numbers[: lines.size - pos])
-        raise _changed(src, int(numbers[bad[0]]) if bad.size else None)
+        raise input_changed(src, int(numbers[bad[0]]) if bad.size else None)
     gone = removed[pos : pos + m]
     kept_rows = rows[~gone]
     if kept_rows.size:

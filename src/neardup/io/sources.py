@@ -664,17 +664,24 @@ def _data_kind(file: str) -> str | None:
     return _format_of_name(file)
 
 
+def input_changed(src: Source, line: Any = None) -> InputError:
+    """The error for an input found different from what an earlier pass of the run read (at
+    ``line`` where known: an int; other line values, such as a Parquet row key, are left out)."""
+    return InputError(
+        "the input changed while neardup was reading it",
+        path=src.name,
+        line=line if isinstance(line, int) else None,
+        remedy="do not modify inputs during a run; run again",
+    )
+
+
 def ensure_unchanged(sources: list[Source], stamps: list[tuple[Any, ...]]) -> None:
-    """Raise :class:`InputError` for the first of ``sources`` whose :meth:`Source.stamp` is no
-    longer ``stamps``: a file rewritten, appended to or replaced while the run read it (the
+    """Raise :func:`input_changed` for the first of ``sources`` whose :meth:`Source.stamp` is
+    no longer ``stamps``: a file rewritten, appended to or replaced while the run read it (the
     outputs would mix its old and new contents)."""
     for src, before in zip(sources, stamps, strict=True):
         if src.stamp() != before:
-            raise InputError(
-                "the input changed while neardup was reading it",
-                path=src.name,
-                remedy="do not modify inputs during a run; run again",
-            )
+            raise input_changed(src)
 
 
 def decode_json_line(line: bytes, source: str, lineno: int) -> tuple[dict[str, Any], bool]:
