@@ -17,7 +17,7 @@ import numpy as np
 
 from neardup.candidates.lsh import VERIFIED_RECALL, LSHParams, candidate_pairs, lsh_params
 from neardup.cluster import components
-from neardup.config import DedupConfig, workers_or_cores
+from neardup.config import DedupConfig
 from neardup.pipeline import Fingerprints
 from neardup.sharedtext.containment import (
     Contained,
@@ -155,7 +155,7 @@ def resolve(fp: Fingerprints, cfg: DedupConfig, lsh: LSHParams | None = None) ->
 
         def measured(pairs: np.ndarray) -> np.ndarray:
             if cfg.verify:
-                return exact_similarity(fp.shingles, pairs, workers_or_cores(cfg.workers))
+                return exact_similarity(fp.shingles, pairs, cfg.effective_workers)
             return estimate_pairs(fp.signatures, pairs)
 
         preload = getattr(fp.shingles, "preload", None)

@@ -165,8 +165,7 @@ def exact_similarity(table: Any, pairs: np.ndarray, workers: int = 1) -> np.ndar
             measure(lo)
         return out
     with ThreadPoolExecutor(threads, thread_name_prefix="neardup-verify") as pool:
-        for done in pool.map(measure, starts):  # re-raises a chunk's error here
-            del done
+        list(pool.map(measure, starts))  # re-raises a chunk's error here
     release_freed_memory()  # the threads' malloc arenas keep their freed pages otherwise
     return out
 
