@@ -102,6 +102,16 @@ def _mapped(fkeys: np.ndarray, foffs: np.ndarray, cp: int) -> tuple[int, int]:
     return foffs[k], foffs[k + 1]
 
 
+@nb.njit(cache=True)
+def _room(a: np.ndarray, used: int, need: int) -> np.ndarray:
+    """``a``, or a copy of its first ``used`` items in an array of at least ``need`` (doubling)."""
+    if need <= a.size:
+        return a
+    grown = np.empty(max(need, 2 * a.size), dtype=a.dtype)
+    grown[:used] = a[:used]
+    return grown
+
+
 @nb.njit(cache=True, nogil=True)
 def shingle_kernel(
     buf: np.ndarray,
@@ -149,16 +159,8 @@ def shingle_kernel(
         # Room for this document's output, checked for every document: a fold can be longer
         # than its character, so a folded document may use up the room of the documents after
         # it (which need at most one byte and one shingle per input byte, + 1 byte written ahead)
-        need = w + (end - start) * (FOLD_BYTES if folding else 1) + 1
-        if need > norm.size:
-            grown = np.empty(max(need, 2 * norm.size), dtype=np.uint8)
-            grown[:w] = norm[:w]
-            norm = grown
-        need = s + (end - start) * (FOLD_UNITS if folding else 1) + 1
-        if need > shingles.size:
-            more = np.empty(max(need, 2 * shingles.size), dtype=np.uint32)
-            more[:s] = shingles[:s]
-            shingles = more
+        norm = _room(norm, w, w + (end - start) * (FOLD_BYTES if folding else 1) + 1)
+        shingles = _room(shingles, s, s + (end - start) * (FOLD_UNITS if folding else 1) + 1)
         w0 = w
         nt = 0
         n_wordch = 0
