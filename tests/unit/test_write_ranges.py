@@ -21,6 +21,18 @@ def _line(rec: dict[str, object]) -> bytes:
     return json.dumps(rec, ensure_ascii=False).encode()
 
 
+def _keep_all(src, lines: list[int], sink) -> None:
+    """The byte-range write pass of ``src`` with ``lines`` accepted, none removed or skipped."""
+    copy_jsonl(
+        Source(src),
+        np.array(lines),
+        np.zeros(len(lines), dtype=bool),
+        np.zeros(0, np.int64),
+        sink,
+        lambda *_: None,
+    )
+
+
 def test_line_table_splits_like_bytes_split() -> None:
     data = b'{"a": 1}\n  \t\r\n\n{"b": 2}\r\nlast'
     starts, ends, nonblank = line_table(np.frombuffer(data, np.uint8))
@@ -82,23 +94,11 @@ def test_a_changed_input_is_refused(tmp_path) -> None:
     sink = open_sink(tmp_path / "kept.jsonl", "jsonl")
     try:
         with pytest.raises(InputError, match="changed while neardup was reading it"):
-            copy_jsonl(  # the scan accepted lines 1, 2 and 4; line 3 stands where 4 was
-                Source(src),
-                np.array([1, 2, 4]),
-                np.zeros(3, dtype=bool),
-                np.zeros(0, np.int64),
-                sink,
-                lambda *_: None,
-            )
+            # the scan accepted lines 1, 2 and 4; line 3 stands where 4 was
+            _keep_all(src, [1, 2, 4], sink)
         with pytest.raises(InputError, match="changed while neardup was reading it"):
-            copy_jsonl(  # four records were accepted, the file now holds three
-                Source(src),
-                np.array([1, 2, 3, 4]),
-                np.zeros(4, dtype=bool),
-                np.zeros(0, np.int64),
-                sink,
-                lambda *_: None,
-            )
+            # four records were accepted, the file now holds three
+            _keep_all(src, [1, 2, 3, 4], sink)
     finally:
         sink.abort()
 
@@ -197,14 +197,7 @@ def test_an_input_cut_short_after_its_block_was_read_is_an_input_error(
         if not sink._can_copy:
             pytest.skip("this file system copies no ranges between files")
         with pytest.raises(InputError, match="changed while neardup was reading it") as err:
-            copy_jsonl(
-                Source(src),
-                np.array([1, 2, 3]),
-                np.zeros(3, dtype=bool),
-                np.zeros(0, np.int64),
-                sink,
-                lambda *_: None,
-            )
+            _keep_all(src, [1, 2, 3], sink)
         assert str(src) in str(err.value)
     finally:
         sink.abort()
